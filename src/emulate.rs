@@ -1,0 +1,450 @@
+//! A seccomp cBPF emulator: the kernel's checker, its interpreter, and its
+//! action-cache prover, for any program a caller hands us.
+//!
+//! * [`check`] applies the rules of `bpf_check_classic` followed by
+//!   `seccomp_check_filter`: a program it accepts is one the kernel accepts,
+//!   and it always terminates because every jump goes forward.
+//! * [`run`] executes a checked program on a `seccomp_data` and counts the
+//!   instructions executed, the figure that costs time on every syscall the
+//!   kernel cannot skip.
+//! * [`const_allow`] mirrors `seccomp_is_const_allow` (Linux 5.11+): with only
+//!   `nr` and `arch` known, does the program provably return exactly
+//!   `SECCOMP_RET_ALLOW`? If so the kernel caches the number and never runs
+//!   the filter for it again.
+
+use crate::bpf::*;
+use crate::error::status::*;
+
+/// Why the kernel would refuse a program, with the offending instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    #[error("length {0} is not within 1..=4096")]
+    Length(usize),
+    #[error("instruction {pc}: opcode {code:#06x} is not accepted by seccomp")]
+    Opcode { pc: usize, code: u16 },
+    #[error("instruction {pc}: jump target outside the program")]
+    Jump { pc: usize },
+    #[error("instruction {pc}: load at offset {k} outside seccomp_data or misaligned")]
+    Load { pc: usize, k: u32 },
+    #[error("instruction {pc}: invalid constant operand {k}")]
+    Operand { pc: usize, k: u32 },
+    #[error("instruction {pc}: scratch word {k} read before it is written")]
+    Scratch { pc: usize, k: u32 },
+    #[error("the last instruction is not a return")]
+    NoReturn,
+}
+
+impl CheckError {
+    pub fn status(&self) -> i32 {
+        match self {
+            CheckError::Length(_) => TRACEFILTER_E_PROGRAM_LENGTH,
+            CheckError::Opcode { .. } => TRACEFILTER_E_PROGRAM_OPCODE,
+            CheckError::Jump { .. } => TRACEFILTER_E_PROGRAM_JUMP,
+            CheckError::Load { .. } => TRACEFILTER_E_PROGRAM_LOAD,
+            CheckError::Operand { .. } => TRACEFILTER_E_PROGRAM_OPERAND,
+            CheckError::Scratch { .. } => TRACEFILTER_E_PROGRAM_SCRATCH,
+            CheckError::NoReturn => TRACEFILTER_E_PROGRAM_NO_RETURN,
+        }
+    }
+}
+
+/// The fields of `struct seccomp_data` a filter can load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeccompData {
+    pub nr: u32,
+    pub arch: u32,
+    pub instruction_pointer: u64,
+    pub args: [u64; 6],
+}
+
+impl SeccompData {
+    pub fn new(arch: u32, nr: u32) -> Self {
+        SeccompData {
+            nr,
+            arch,
+            ..Default::default()
+        }
+    }
+
+    /// The 32-bit word at a checked offset, in the host's byte order as the
+    /// kernel loads it.
+    fn word(&self, offset: u32) -> u32 {
+        let half = |v: u64, high: bool| {
+            let (lo, hi) = (v as u32, (v >> 32) as u32);
+            if high == cfg!(target_endian = "little") {
+                hi
+            } else {
+                lo
+            }
+        };
+        match offset {
+            SECCOMP_DATA_NR => self.nr,
+            SECCOMP_DATA_ARCH => self.arch,
+            8 | 12 => half(self.instruction_pointer, offset == 12),
+            _ => {
+                let i = ((offset - SECCOMP_DATA_ARGS) / 8) as usize;
+                half(self.args[i], offset % 8 == 4)
+            }
+        }
+    }
+}
+
+/// Outcome of running a program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub action: u32,
+    pub executed: u32,
+}
+
+fn is_cond_jump(code: u16) -> bool {
+    class(code) == BPF_JMP && op(code) != BPF_JA
+}
+
+/// Opcodes `seccomp_check_filter` lets through (after `bpf_check_classic`),
+/// including the two length loads it rewrites into immediates.
+fn seccomp_accepts(code: u16) -> bool {
+    const ALU_OPS: [u16; 9] = [
+        BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_AND, BPF_OR, BPF_XOR, BPF_LSH, BPF_RSH,
+    ];
+    match class(code) {
+        BPF_RET => code == BPF_RET | BPF_K || code == BPF_RET | BPF_A,
+        BPF_ALU => {
+            code == BPF_ALU | BPF_NEG
+                || (code & !(0xf0 | BPF_X) == BPF_ALU && ALU_OPS.contains(&op(code)))
+        }
+        BPF_LD => matches!(
+            code,
+            x if x == BPF_LD | BPF_W | BPF_ABS
+                || x == BPF_LD | BPF_W | BPF_LEN
+                || x == BPF_LD | BPF_IMM
+                || x == BPF_LD | BPF_MEM
+        ),
+        BPF_LDX => {
+            code == BPF_LDX | BPF_W | BPF_LEN
+                || code == BPF_LDX | BPF_IMM
+                || code == BPF_LDX | BPF_MEM
+        }
+        BPF_ST => code == BPF_ST,
+        BPF_STX => code == BPF_STX,
+        BPF_MISC => code == BPF_MISC | BPF_TAX || code == BPF_MISC | BPF_TXA,
+        BPF_JMP => {
+            code == BPF_JMP | BPF_JA
+                || (code & !(0xf0 | BPF_X) == BPF_JMP
+                    && matches!(op(code), BPF_JEQ | BPF_JGT | BPF_JGE | BPF_JSET))
+        }
+        _ => false,
+    }
+}
+
+/// The kernel's acceptance rules for a seccomp filter.
+pub fn check(prog: &[Insn]) -> Result<(), CheckError> {
+    let len = prog.len();
+    if len == 0 || len > BPF_MAXINSNS {
+        return Err(CheckError::Length(len));
+    }
+    for (pc, insn) in prog.iter().enumerate() {
+        let (code, k) = (insn.code, insn.k);
+        if !seccomp_accepts(code) {
+            return Err(CheckError::Opcode { pc, code });
+        }
+        let after = len - pc - 1;
+        match code {
+            c if c == BPF_LD | BPF_W | BPF_ABS && (k >= SECCOMP_DATA_SIZE || k & 3 != 0) => {
+                return Err(CheckError::Load { pc, k });
+            }
+            c if c == BPF_ALU | BPF_DIV | BPF_K && k == 0 => {
+                return Err(CheckError::Operand { pc, k })
+            }
+            c if (c == BPF_ALU | BPF_LSH | BPF_K || c == BPF_ALU | BPF_RSH | BPF_K) && k >= 32 => {
+                return Err(CheckError::Operand { pc, k })
+            }
+            c if (c == BPF_LD | BPF_MEM
+                || c == BPF_LDX | BPF_MEM
+                || c == BPF_ST
+                || c == BPF_STX)
+                && k >= BPF_MEMWORDS =>
+            {
+                return Err(CheckError::Operand { pc, k })
+            }
+            c if c == BPF_JMP | BPF_JA && k as usize >= after => {
+                return Err(CheckError::Jump { pc });
+            }
+            c if is_cond_jump(c) && (insn.jt as usize >= after || insn.jf as usize >= after) => {
+                return Err(CheckError::Jump { pc });
+            }
+            _ => {}
+        }
+    }
+    if class(prog[len - 1].code) != BPF_RET {
+        return Err(CheckError::NoReturn);
+    }
+    check_scratch(prog)
+}
+
+/// `check_load_and_stores`: on every path, a scratch word is stored before it
+/// is loaded. Jumps go forward, so one pass with a mask per target suffices.
+fn check_scratch(prog: &[Insn]) -> Result<(), CheckError> {
+    let mut masks = vec![u16::MAX; prog.len()];
+    let mut valid: u16 = 0;
+    for (pc, insn) in prog.iter().enumerate() {
+        valid &= masks[pc];
+        let code = insn.code;
+        if code == BPF_ST || code == BPF_STX {
+            valid |= 1 << insn.k;
+        } else if code == BPF_LD | BPF_MEM || code == BPF_LDX | BPF_MEM {
+            if valid & (1 << insn.k) == 0 {
+                return Err(CheckError::Scratch { pc, k: insn.k });
+            }
+        } else if code == BPF_JMP | BPF_JA {
+            masks[pc + 1 + insn.k as usize] &= valid;
+            valid = u16::MAX;
+        } else if is_cond_jump(code) {
+            masks[pc + 1 + insn.jt as usize] &= valid;
+            masks[pc + 1 + insn.jf as usize] &= valid;
+            valid = u16::MAX;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a program that passed [`check`]. Jumps only go forward, so this
+/// executes at most `prog.len()` instructions.
+pub fn run(prog: &[Insn], data: &SeccompData) -> Run {
+    let (mut a, mut x) = (0u32, 0u32);
+    let mut mem = [0u32; BPF_MEMWORDS as usize];
+    let mut pc = 0usize;
+    let mut executed = 0u32;
+    loop {
+        let insn = prog[pc];
+        executed += 1;
+        pc += 1;
+        let k = insn.k;
+        let operand = if src(insn.code) == BPF_X { x } else { k };
+        match class(insn.code) {
+            BPF_RET => {
+                let action = if insn.code == BPF_RET | BPF_A { a } else { k };
+                return Run { action, executed };
+            }
+            BPF_LD => {
+                a = match insn.code & 0xe0 {
+                    BPF_ABS => data.word(k),
+                    BPF_MEM => mem[k as usize],
+                    BPF_LEN => SECCOMP_DATA_SIZE,
+                    _ => k,
+                }
+            }
+            BPF_LDX => {
+                x = match insn.code & 0xe0 {
+                    BPF_MEM => mem[k as usize],
+                    BPF_LEN => SECCOMP_DATA_SIZE,
+                    _ => k,
+                }
+            }
+            BPF_ST => mem[k as usize] = a,
+            BPF_STX => mem[k as usize] = x,
+            BPF_MISC => {
+                if insn.code & 0xf8 == BPF_TXA {
+                    a = x
+                } else {
+                    x = a
+                }
+            }
+            BPF_ALU => {
+                a = match op(insn.code) {
+                    BPF_ADD => a.wrapping_add(operand),
+                    BPF_SUB => a.wrapping_sub(operand),
+                    BPF_MUL => a.wrapping_mul(operand),
+                    BPF_DIV => {
+                        // The kernel's conversion of classic BPF ends the
+                        // program with 0 on a division by X == 0.
+                        if operand == 0 {
+                            return Run {
+                                action: 0,
+                                executed,
+                            };
+                        }
+                        a / operand
+                    }
+                    BPF_AND => a & operand,
+                    BPF_OR => a | operand,
+                    BPF_XOR => a ^ operand,
+                    BPF_LSH => a.wrapping_shl(operand),
+                    BPF_RSH => a.wrapping_shr(operand),
+                    _ => a.wrapping_neg(),
+                }
+            }
+            _ => {
+                let taken = match op(insn.code) {
+                    BPF_JA => {
+                        pc += k as usize;
+                        continue;
+                    }
+                    BPF_JEQ => a == operand,
+                    BPF_JGT => a > operand,
+                    BPF_JGE => a >= operand,
+                    _ => a & operand != 0,
+                };
+                pc += if taken { insn.jt } else { insn.jf } as usize;
+            }
+        }
+    }
+}
+
+/// `seccomp_is_const_allow`: whether the kernel's action cache proves that
+/// this (arch, nr) always gets exactly `SECCOMP_RET_ALLOW`.
+pub fn const_allow(prog: &[Insn], arch: u32, nr: u32) -> bool {
+    let mut reg = 0u32;
+    let mut pc = 0usize;
+    while pc < prog.len() {
+        let Insn { code, jt, jf, k } = prog[pc];
+        match code {
+            c if c == BPF_LD | BPF_W | BPF_ABS => match k {
+                SECCOMP_DATA_NR => reg = nr,
+                SECCOMP_DATA_ARCH => reg = arch,
+                _ => return false,
+            },
+            c if c == BPF_RET | BPF_K => return k == SECCOMP_RET_ALLOW,
+            c if c == BPF_JMP | BPF_JA => pc += k as usize,
+            c if c == BPF_JMP | BPF_JEQ | BPF_K
+                || c == BPF_JMP | BPF_JGE | BPF_K
+                || c == BPF_JMP | BPF_JGT | BPF_K
+                || c == BPF_JMP | BPF_JSET | BPF_K =>
+            {
+                let taken = match op(code) {
+                    BPF_JEQ => reg == k,
+                    BPF_JGE => reg >= k,
+                    BPF_JGT => reg > k,
+                    _ => reg & k != 0,
+                };
+                pc += if taken { jt } else { jf } as usize;
+            }
+            c if c == BPF_ALU | BPF_AND | BPF_K => reg &= k,
+            _ => return false,
+        }
+        pc += 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ld(k: u32) -> Insn {
+        Insn::stmt(BPF_LD | BPF_W | BPF_ABS, k)
+    }
+    fn ret(k: u32) -> Insn {
+        Insn::stmt(BPF_RET | BPF_K, k)
+    }
+    fn jeq(k: u32, jt: u8, jf: u8) -> Insn {
+        Insn::jump(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf)
+    }
+
+    #[test]
+    fn runs_and_counts() {
+        let p = [
+            ld(SECCOMP_DATA_NR),
+            jeq(2, 0, 1),
+            ret(SECCOMP_RET_TRACE),
+            ret(SECCOMP_RET_ALLOW),
+        ];
+        check(&p).unwrap();
+        assert_eq!(
+            run(&p, &SeccompData::new(0, 2)),
+            Run {
+                action: SECCOMP_RET_TRACE,
+                executed: 3
+            }
+        );
+        assert_eq!(
+            run(&p, &SeccompData::new(0, 3)),
+            Run {
+                action: SECCOMP_RET_ALLOW,
+                executed: 3
+            }
+        );
+        assert!(const_allow(&p, 0, 3));
+        assert!(!const_allow(&p, 0, 2));
+    }
+
+    #[test]
+    fn checker_rules() {
+        assert_eq!(check(&[]), Err(CheckError::Length(0)));
+        assert_eq!(check(&vec![ret(0); 4097]), Err(CheckError::Length(4097)));
+        assert_eq!(check(&[ld(SECCOMP_DATA_NR)]), Err(CheckError::NoReturn));
+        assert_eq!(
+            check(&[ld(2), ret(0)]),
+            Err(CheckError::Load { pc: 0, k: 2 })
+        );
+        assert_eq!(
+            check(&[ld(64), ret(0)]),
+            Err(CheckError::Load { pc: 0, k: 64 })
+        );
+        assert_eq!(
+            check(&[jeq(1, 1, 0), ret(0)]),
+            Err(CheckError::Jump { pc: 0 })
+        );
+        assert_eq!(
+            check(&[Insn::stmt(BPF_JMP | BPF_JA, 1), ret(0)]),
+            Err(CheckError::Jump { pc: 0 })
+        );
+        assert_eq!(
+            check(&[Insn::stmt(BPF_LD | BPF_B | BPF_ABS, 0), ret(0)]),
+            Err(CheckError::Opcode { pc: 0, code: 0x30 })
+        );
+        assert_eq!(
+            check(&[Insn::stmt(BPF_ALU | BPF_MOD | BPF_K, 3), ret(0)]),
+            Err(CheckError::Opcode { pc: 0, code: 0x94 })
+        );
+        assert_eq!(
+            check(&[Insn::stmt(BPF_ALU | BPF_DIV | BPF_K, 0), ret(0)]),
+            Err(CheckError::Operand { pc: 0, k: 0 })
+        );
+        assert_eq!(
+            check(&[
+                Insn::stmt(BPF_LD | BPF_MEM, 3),
+                Insn::stmt(BPF_RET | BPF_A, 0)
+            ]),
+            Err(CheckError::Scratch { pc: 0, k: 3 })
+        );
+        // A store on one path only does not make the load valid.
+        let p = [
+            ld(SECCOMP_DATA_NR),
+            jeq(1, 0, 1),
+            Insn::stmt(BPF_ST, 2),
+            Insn::stmt(BPF_LD | BPF_MEM, 2),
+            Insn::stmt(BPF_RET | BPF_A, 0),
+        ];
+        assert_eq!(check(&p), Err(CheckError::Scratch { pc: 3, k: 2 }));
+    }
+
+    #[test]
+    fn alu_and_scratch() {
+        // A = 1 << (nr & 31) via X, stored and reloaded.
+        let p = [
+            ld(SECCOMP_DATA_NR),
+            Insn::stmt(BPF_ALU | BPF_AND | BPF_K, 31),
+            Insn::stmt(BPF_MISC | BPF_TAX, 0),
+            Insn::stmt(BPF_LD | BPF_IMM, 1),
+            Insn::stmt(BPF_ALU | BPF_LSH | BPF_X, 0),
+            Insn::stmt(BPF_ST, 0),
+            Insn::stmt(BPF_LD | BPF_MEM, 0),
+            Insn::stmt(BPF_RET | BPF_A, 0),
+        ];
+        check(&p).unwrap();
+        assert_eq!(run(&p, &SeccompData::new(0, 37)).action, 1 << 5);
+        assert!(!const_allow(&p, 0, 37));
+    }
+
+    #[test]
+    fn loads_args_in_host_order() {
+        let mut d = SeccompData::new(1, 2);
+        d.args[1] = 0x1111_2222_3333_4444;
+        let lo = [ld(SECCOMP_DATA_ARGS + 8), Insn::stmt(BPF_RET | BPF_A, 0)];
+        let hi = [ld(SECCOMP_DATA_ARGS + 12), Insn::stmt(BPF_RET | BPF_A, 0)];
+        if cfg!(target_endian = "little") {
+            assert_eq!(run(&lo, &d).action, 0x3333_4444);
+            assert_eq!(run(&hi, &d).action, 0x1111_2222);
+        }
+    }
+}

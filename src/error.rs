@@ -1,0 +1,99 @@
+//! Errors of the library and the C status codes they map to.
+//!
+//! Every variant has one stable negative status; `tracefilter_strerror` gives
+//! a fixed text per status, while the Rust `Display` adds the detail.
+
+use std::ffi::CStr;
+
+use crate::emulate::CheckError;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("null pointer argument: {0}")]
+    Null(&'static str),
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+    #[error("duplicate or overlapping personalities: {0}")]
+    Overlap(String),
+    #[error("program too large: {0}")]
+    TooLarge(String),
+    #[error("out of memory")]
+    NoMemory,
+    #[error("internal error: generated program failed verification: {0}")]
+    Verify(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("the forced strategy cannot express this syscall set: {0}")]
+    Strategy(String),
+    #[error("invalid program: {0}")]
+    Program(#[from] CheckError),
+}
+
+/// C status codes. Kept as plain constants so cbindgen emits them as macros.
+pub mod status {
+    use std::os::raw::c_int;
+
+    pub const TRACEFILTER_OK: c_int = 0;
+    pub const TRACEFILTER_E_NULL: c_int = -1;
+    pub const TRACEFILTER_E_INVALID: c_int = -2;
+    pub const TRACEFILTER_E_OVERLAP: c_int = -3;
+    pub const TRACEFILTER_E_TOO_LARGE: c_int = -4;
+    pub const TRACEFILTER_E_NO_MEMORY: c_int = -5;
+    pub const TRACEFILTER_E_VERIFY: c_int = -6;
+    pub const TRACEFILTER_E_INTERNAL: c_int = -7;
+    pub const TRACEFILTER_E_STRATEGY: c_int = -8;
+    pub const TRACEFILTER_E_PROGRAM_LENGTH: c_int = -20;
+    pub const TRACEFILTER_E_PROGRAM_OPCODE: c_int = -21;
+    pub const TRACEFILTER_E_PROGRAM_JUMP: c_int = -22;
+    pub const TRACEFILTER_E_PROGRAM_LOAD: c_int = -23;
+    pub const TRACEFILTER_E_PROGRAM_OPERAND: c_int = -24;
+    pub const TRACEFILTER_E_PROGRAM_SCRATCH: c_int = -25;
+    pub const TRACEFILTER_E_PROGRAM_NO_RETURN: c_int = -26;
+}
+
+use status::*;
+
+impl Error {
+    pub fn status(&self) -> i32 {
+        match self {
+            Error::Null(_) => TRACEFILTER_E_NULL,
+            Error::Invalid(_) => TRACEFILTER_E_INVALID,
+            Error::Overlap(_) => TRACEFILTER_E_OVERLAP,
+            Error::TooLarge(_) => TRACEFILTER_E_TOO_LARGE,
+            Error::NoMemory => TRACEFILTER_E_NO_MEMORY,
+            Error::Verify(_) => TRACEFILTER_E_VERIFY,
+            Error::Internal(_) => TRACEFILTER_E_INTERNAL,
+            Error::Strategy(_) => TRACEFILTER_E_STRATEGY,
+            Error::Program(e) => e.status(),
+        }
+    }
+}
+
+/// The fixed text for a status; `None` for a value that is not a status.
+pub fn describe(status: i32) -> Option<&'static CStr> {
+    Some(match status {
+        TRACEFILTER_OK => c"success",
+        TRACEFILTER_E_NULL => c"a required pointer argument is NULL",
+        TRACEFILTER_E_INVALID => c"invalid argument",
+        TRACEFILTER_E_OVERLAP => c"duplicate or overlapping personalities",
+        TRACEFILTER_E_TOO_LARGE => c"no program for this syscall set fits in BPF_MAXINSNS instructions",
+        TRACEFILTER_E_NO_MEMORY => c"out of memory",
+        TRACEFILTER_E_VERIFY => c"internal error: the generated program failed verification",
+        TRACEFILTER_E_INTERNAL => c"internal error",
+        TRACEFILTER_E_STRATEGY => c"the forced strategy cannot express this syscall set",
+        TRACEFILTER_E_PROGRAM_LENGTH => c"invalid program: length is 0 or above BPF_MAXINSNS",
+        TRACEFILTER_E_PROGRAM_OPCODE => c"invalid program: an opcode seccomp does not accept",
+        TRACEFILTER_E_PROGRAM_JUMP => c"invalid program: a jump leaves the program",
+        TRACEFILTER_E_PROGRAM_LOAD => {
+            c"invalid program: a load outside struct seccomp_data or not 4-byte aligned"
+        }
+        TRACEFILTER_E_PROGRAM_OPERAND => {
+            c"invalid program: a constant division by zero, a shift of 32 or more, or a scratch index above 15"
+        }
+        TRACEFILTER_E_PROGRAM_SCRATCH => c"invalid program: scratch memory read before it is written",
+        TRACEFILTER_E_PROGRAM_NO_RETURN => c"invalid program: the last instruction is not a return",
+        _ => return None,
+    })
+}

@@ -1,0 +1,453 @@
+#![allow(non_camel_case_types)]
+// The safety contract of each function is its documentation in the header:
+// pointers are NULL or valid for what the text says.
+#![allow(clippy::missing_safety_doc)]
+
+//! The C ABI. Every function body runs inside [`guard!`], so a panic becomes
+//! `TRACEFILTER_E_INTERNAL` (or the documented neutral value) and never
+//! unwinds into C; pointer checks live in [`ptr`]. What remains in each
+//! function is the plain logic of the call.
+
+mod ptr;
+
+use std::ffi::{c_char, c_int, CStr};
+use std::mem::size_of;
+use std::sync::OnceLock;
+
+use libc::{sock_filter, sock_fprog};
+
+use crate::bpf::Insn;
+use crate::compile::{compile, Program};
+use crate::error::status::*;
+use crate::error::{describe, Error, Result};
+use crate::spec::{Objective, Options, Personality, Strategy, MAX_NSYSCALLS};
+use crate::{disasm, emulate};
+
+// The core's instruction type is passed to and from C as `struct sock_filter`.
+const _: () = assert!(size_of::<Insn>() == size_of::<sock_filter>());
+const _: () = assert!(std::mem::align_of::<Insn>() == std::mem::align_of::<sock_filter>());
+
+/// Runs `$body` (a `Result` for the status-returning form) and turns errors
+/// and panics into a status.
+macro_rules! guard {
+    (status, $body:expr) => {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> { $body })) {
+            Ok(Ok(())) => TRACEFILTER_OK,
+            Ok(Err(e)) => e.status(),
+            Err(_) => TRACEFILTER_E_INTERNAL,
+        }
+    };
+    ($on_panic:expr, $body:expr) => {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $body)) {
+            Ok(v) => v,
+            Err(_) => $on_panic,
+        }
+    };
+}
+
+/// Most personalities accepted by one call.
+pub const TRACEFILTER_MAX_PERSONALITIES: u32 = 64;
+/// Largest `nsyscalls` accepted.
+pub const TRACEFILTER_MAX_NSYSCALLS: u32 = 1 << 20;
+const _: () = assert!(TRACEFILTER_MAX_NSYSCALLS == MAX_NSYSCALLS);
+
+pub const TRACEFILTER_STRATEGY_AUTO: u32 = 0;
+pub const TRACEFILTER_STRATEGY_SEARCH: u32 = 1;
+
+pub const TRACEFILTER_OBJECTIVE_SPEED: u32 = 0;
+pub const TRACEFILTER_OBJECTIVE_SIZE: u32 = 1;
+
+/// One syscall personality of the tracee.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct tracefilter_personality {
+    /// `AUDIT_ARCH_*` as seen in `seccomp_data.arch`.
+    pub audit_arch: u32,
+    /// ORed into every syscall number of this personality: x32 0x40000000, else 0.
+    pub nr_flag: u32,
+    /// Bit (i % 8) of byte (i / 8) set: syscall i is traced. At least
+    /// (nsyscalls + 7) / 8 bytes; may be NULL when nsyscalls is 0.
+    pub traced: *const u8,
+    /// Number of bits in `traced`; numbers >= nsyscalls are "unknown".
+    /// At most TRACEFILTER_MAX_NSYSCALLS.
+    pub nsyscalls: u32,
+}
+
+/// Compilation options. Always fill with tracefilter_options_init() first:
+/// a zeroed struct is not the defaults (0 is SECCOMP_RET_KILL_THREAD).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct tracefilter_options {
+    /// sizeof(struct tracefilter_options) as the caller knows it. Fields past
+    /// it take their defaults; bytes past the library's own struct must be 0.
+    pub struct_size: u32,
+    /// For traced syscalls; default SECCOMP_RET_TRACE.
+    pub traced_action: u32,
+    /// For untraced syscalls below nsyscalls; default SECCOMP_RET_ALLOW.
+    pub allowed_action: u32,
+    /// For numbers >= nsyscalls of a listed arch; default SECCOMP_RET_TRACE.
+    pub unknown_nr_action: u32,
+    /// For any arch not listed; default SECCOMP_RET_TRACE.
+    pub unknown_arch_action: u32,
+    /// TRACEFILTER_STRATEGY_AUTO (default) or a forced strategy.
+    pub strategy: u32,
+    /// TRACEFILTER_OBJECTIVE_SPEED (default) or TRACEFILTER_OBJECTIVE_SIZE.
+    pub objective: u32,
+}
+
+/// Size of the first published `struct tracefilter_options`.
+const OPTIONS_SIZE_V1: usize = 28;
+
+/// Figures for one personality, over its allowed (untraced, below nsyscalls) numbers.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tracefilter_personality_stats {
+    pub audit_arch: u32,
+    pub nr_flag: u32,
+    /// Number of allowed syscalls.
+    pub allowed: u32,
+    /// Most instructions executed for one of them.
+    pub max_executed: u32,
+    /// Mean instructions executed over them (0 when there are none).
+    pub mean_executed: f64,
+    /// 1 when the kernel's action cache proves every one of them allowed
+    /// (never for a personality with an nr_flag, such as x32).
+    pub cacheable: u32,
+}
+
+/// Figures of a compiled program.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tracefilter_stats {
+    /// Set by the caller to sizeof(struct tracefilter_stats).
+    pub struct_size: u32,
+    /// TRACEFILTER_STRATEGY_* used.
+    pub strategy: u32,
+    /// Instructions in the program.
+    pub length: u32,
+    /// 1 when every allowed syscall of every personality without an nr_flag
+    /// is kernel-cacheable.
+    pub all_cacheable: u32,
+    /// Entries in `personalities`, in the order given to tracefilter_compile.
+    pub count: usize,
+    /// Owned by the program; valid until tracefilter_program_free.
+    pub personalities: *const tracefilter_personality_stats,
+}
+
+/// Owned copy of a personality, kept for the statistics.
+struct OwnedPersonality {
+    audit_arch: u32,
+    nr_flag: u32,
+    traced: Vec<u8>,
+    nsyscalls: u32,
+}
+
+impl OwnedPersonality {
+    fn view(&self) -> Personality<'_> {
+        Personality {
+            audit_arch: self.audit_arch,
+            nr_flag: self.nr_flag,
+            traced: &self.traced,
+            nsyscalls: self.nsyscalls,
+        }
+    }
+}
+
+/// A compiled, verified program (opaque).
+pub struct tracefilter_program {
+    program: Program,
+    fprog: sock_fprog,
+    pers: Vec<OwnedPersonality>,
+    opts: Options,
+    stats: OnceLock<(u32, Vec<tracefilter_personality_stats>)>,
+}
+
+fn default_options() -> tracefilter_options {
+    let d = Options::default();
+    tracefilter_options {
+        struct_size: size_of::<tracefilter_options>() as u32,
+        traced_action: d.traced_action,
+        allowed_action: d.allowed_action,
+        unknown_nr_action: d.unknown_nr_action,
+        unknown_arch_action: d.unknown_arch_action,
+        strategy: d.strategy.id(),
+        objective: TRACEFILTER_OBJECTIVE_SPEED,
+    }
+}
+
+/// Reads the caller's options, `copy_struct_from_user`-style.
+///
+/// # Safety
+/// `p` is NULL or points to at least `struct_size` readable bytes.
+unsafe fn read_options(p: *const tracefilter_options) -> Result<Options> {
+    let mut o = default_options();
+    if !p.is_null() {
+        let size = unsafe { (*p).struct_size } as usize;
+        let ours = size_of::<tracefilter_options>();
+        if size < OPTIONS_SIZE_V1 || size % 4 != 0 {
+            return Err(Error::Invalid(format!(
+                "options struct_size {size} is not a known size"
+            )));
+        }
+        if size > ours {
+            let extra =
+                unsafe { std::slice::from_raw_parts((p as *const u8).add(ours), size - ours) };
+            if extra.iter().any(|&b| b != 0) {
+                return Err(Error::Invalid(
+                    "options set fields this library does not know".into(),
+                ));
+            }
+        }
+        let n = size.min(ours);
+        unsafe { std::ptr::copy_nonoverlapping(p as *const u8, &mut o as *mut _ as *mut u8, n) };
+    }
+    let strategy = Strategy::from_id(o.strategy)
+        .ok_or_else(|| Error::Invalid(format!("unknown strategy {}", o.strategy)))?;
+    let objective = Objective::from_id(o.objective)
+        .ok_or_else(|| Error::Invalid(format!("unknown objective {}", o.objective)))?;
+    Ok(Options {
+        traced_action: o.traced_action,
+        allowed_action: o.allowed_action,
+        unknown_nr_action: o.unknown_nr_action,
+        unknown_arch_action: o.unknown_arch_action,
+        strategy,
+        objective,
+    })
+}
+
+/// Fills `opts` with the defaults and sets `struct_size`. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_options_init(opts: *mut tracefilter_options) {
+    guard!((), unsafe { ptr::put(opts, default_options()) })
+}
+
+/// Compiles `count` personalities into a verified program. On success
+/// `*out` owns it (free with tracefilter_program_free); on failure `*out`
+/// is NULL. `opts` NULL means the defaults.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_compile(
+    pers: *const tracefilter_personality,
+    count: usize,
+    opts: *const tracefilter_options,
+    out: *mut *mut tracefilter_program,
+) -> c_int {
+    guard!(status, {
+        let out = unsafe { ptr::get_mut(out, "out") }?;
+        *out = std::ptr::null_mut();
+        if count == 0 {
+            return Err(Error::Invalid("count is 0".into()));
+        }
+        if count > TRACEFILTER_MAX_PERSONALITIES as usize {
+            return Err(Error::Invalid(format!(
+                "count {count} exceeds {TRACEFILTER_MAX_PERSONALITIES}"
+            )));
+        }
+        let list = unsafe { ptr::slice(pers, count, "pers") }?;
+        let opts = unsafe { read_options(opts) }?;
+        let mut owned = Vec::with_capacity(list.len());
+        for p in list {
+            if p.nsyscalls > MAX_NSYSCALLS {
+                return Err(Error::Invalid(format!(
+                    "nsyscalls {} exceeds {MAX_NSYSCALLS}",
+                    p.nsyscalls
+                )));
+            }
+            let bytes = p.nsyscalls.div_ceil(8) as usize;
+            let traced = unsafe { ptr::slice(p.traced, bytes, "traced") }?;
+            owned.push(OwnedPersonality {
+                audit_arch: p.audit_arch,
+                nr_flag: p.nr_flag,
+                traced: traced.to_vec(),
+                nsyscalls: p.nsyscalls,
+            });
+        }
+        let views: Vec<Personality> = owned.iter().map(OwnedPersonality::view).collect();
+        let program = compile(&views, &opts)?;
+        let mut boxed = Box::new(tracefilter_program {
+            fprog: sock_fprog {
+                len: 0,
+                filter: std::ptr::null_mut(),
+            },
+            program,
+            pers: owned,
+            opts,
+            stats: OnceLock::new(),
+        });
+        // The instructions live in the boxed program and never move or change.
+        boxed.fprog = sock_fprog {
+            len: boxed.program.insns().len() as u16,
+            filter: boxed.program.insns().as_ptr() as *mut sock_filter,
+        };
+        *out = Box::into_raw(boxed);
+        Ok(())
+    })
+}
+
+/// The program, ready for seccomp(2). Valid until tracefilter_program_free;
+/// NULL for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_program_fprog(
+    prog: *const tracefilter_program,
+) -> *const sock_fprog {
+    guard!(
+        std::ptr::null(),
+        match unsafe { prog.as_ref() } {
+            Some(p) => &p.fprog as *const sock_fprog,
+            None => std::ptr::null(),
+        }
+    )
+}
+
+/// Frees a program. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_program_free(prog: *mut tracefilter_program) {
+    if !prog.is_null() {
+        guard!((), drop(unsafe { Box::from_raw(prog) }))
+    }
+}
+
+/// Fills `out` with the program's figures (computed on first call, with the
+/// emulator). `out->struct_size` must be set by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_program_stats(
+    prog: *const tracefilter_program,
+    out: *mut tracefilter_stats,
+) -> c_int {
+    guard!(status, {
+        let p = unsafe { ptr::get(prog, "prog") }?;
+        let out = unsafe { ptr::get_mut(out, "out") }?;
+        if (out.struct_size as usize) < size_of::<tracefilter_stats>() {
+            return Err(Error::Invalid(format!(
+                "stats struct_size {} is too small",
+                out.struct_size
+            )));
+        }
+        let (all, per) = p.stats.get_or_init(|| {
+            let views: Vec<Personality> = p.pers.iter().map(OwnedPersonality::view).collect();
+            let s = p.program.stats(&views, &p.opts);
+            let per = s
+                .personalities
+                .iter()
+                .map(|q| tracefilter_personality_stats {
+                    audit_arch: q.audit_arch,
+                    nr_flag: q.nr_flag,
+                    allowed: q.allowed,
+                    max_executed: q.max_executed,
+                    mean_executed: q.mean_executed,
+                    cacheable: q.cacheable as u32,
+                })
+                .collect();
+            (s.all_cacheable as u32, per)
+        });
+        *out = tracefilter_stats {
+            struct_size: out.struct_size,
+            strategy: p.program.strategy().id(),
+            length: p.program.insns().len() as u32,
+            all_cacheable: *all,
+            count: per.len(),
+            personalities: per.as_ptr(),
+        };
+        Ok(())
+    })
+}
+
+/// The instructions of any C program, after the checks that need no checker.
+///
+/// # Safety
+/// `prog` is NULL or a valid `sock_fprog` whose `filter` holds `len` entries.
+unsafe fn c_program<'a>(prog: *const sock_fprog) -> Result<&'a [Insn]> {
+    let f = unsafe { ptr::get(prog, "prog") }?;
+    if f.len == 0 || f.len as usize > crate::bpf::BPF_MAXINSNS {
+        return Err(emulate::CheckError::Length(f.len as usize).into());
+    }
+    unsafe { ptr::slice(f.filter as *const Insn, f.len as usize, "prog->filter") }
+}
+
+/// Runs any program on `{ .nr = nr, .arch = arch }` (other fields 0) the way
+/// the kernel would. Programs the kernel refuses give a
+/// TRACEFILTER_E_PROGRAM_* status. `action` and `executed` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_evaluate(
+    prog: *const sock_fprog,
+    arch: u32,
+    nr: u32,
+    action: *mut u32,
+    executed: *mut u32,
+) -> c_int {
+    guard!(status, {
+        let insns = unsafe { c_program(prog) }?;
+        emulate::check(insns)?;
+        let r = emulate::run(insns, &emulate::SeccompData::new(arch, nr));
+        unsafe {
+            ptr::put(action, r.action);
+            ptr::put(executed, r.executed);
+        }
+        Ok(())
+    })
+}
+
+/// Like tracefilter_evaluate, and tells whether the kernel's action cache
+/// (Linux 5.11+) proves `nr` of `arch` allowed, so that it never runs the
+/// filter for it. `*cacheable` is 1 or 0.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_cacheable(
+    prog: *const sock_fprog,
+    arch: u32,
+    nr: u32,
+    cacheable: *mut u32,
+) -> c_int {
+    guard!(status, {
+        let insns = unsafe { c_program(prog) }?;
+        emulate::check(insns)?;
+        let out = unsafe { ptr::get_mut(cacheable, "cacheable") }?;
+        *out = emulate::const_allow(insns, arch, nr) as u32;
+        Ok(())
+    })
+}
+
+/// Writes a listing of any program (one instruction a line, then a line
+/// starting "; invalid program:" if the kernel would refuse it) like
+/// snprintf: at most `size` bytes including the NUL, and returns the length
+/// of the whole listing. `buf` may be NULL when `size` is 0.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_disassemble(
+    prog: *const sock_fprog,
+    buf: *mut c_char,
+    size: usize,
+) -> usize {
+    guard!(0, {
+        let text = match unsafe { ptr::get(prog, "prog") } {
+            Err(_) => "; invalid program: NULL\n".to_string(),
+            Ok(f) => match unsafe { ptr::slice(f.filter as *const Insn, f.len as usize, "filter") }
+            {
+                Ok(insns) => disasm::disassemble(insns),
+                Err(_) => "; invalid program: filter is NULL\n".to_string(),
+            },
+        };
+        if !buf.is_null() && size > 0 {
+            let n = text.len().min(size - 1);
+            unsafe {
+                std::ptr::copy_nonoverlapping(text.as_ptr(), buf as *mut u8, n);
+                *buf.add(n) = 0;
+            }
+        }
+        text.len()
+    })
+}
+
+/// A static, NUL-terminated text for any status; "unknown status" otherwise.
+#[no_mangle]
+pub extern "C" fn tracefilter_strerror(status: c_int) -> *const c_char {
+    describe(status).unwrap_or(c"unknown status").as_ptr()
+}
+
+/// The library version, e.g. "0.1.0".
+#[no_mangle]
+pub extern "C" fn tracefilter_version() -> *const c_char {
+    const V: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"unknown",
+        };
+    V.as_ptr()
+}

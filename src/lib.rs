@@ -1,0 +1,31 @@
+//! tracefilter: compiles per-personality syscall bitmaps into small, fast,
+//! verified seccomp filters for ptrace-based tracers, behind a C ABI.
+//!
+//! Data flows one way: [`spec`] (what the caller asks) -> [`set`] (decision
+//! intervals per arch) -> [`strategy`] (a labelled program, [`program`]) ->
+//! [`assemble`] (a `sock_filter` array) -> [`verify`] (a proof against the
+//! intervals). [`emulate`] is the kernel's checker, interpreter and
+//! action-cache prover; [`disasm`] lists any program. Only [`ffi`] holds
+//! `unsafe`.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod arch;
+pub mod assemble;
+pub(crate) mod bpf;
+pub mod compile;
+pub mod disasm;
+pub mod emulate;
+pub mod error;
+pub mod ffi;
+pub mod program;
+pub mod set;
+pub mod spec;
+pub mod stats;
+pub mod strategy;
+pub mod verify;
+
+pub use bpf::Insn;
+pub use compile::{compile, Program};
+pub use error::{Error, Result};
+pub use spec::{Objective, Options, Personality, Strategy};

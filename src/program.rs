@@ -1,0 +1,120 @@
+//! The labelled program: an immutable DAG of instructions whose jump targets
+//! are nodes, not offsets.
+//!
+//! Strategies build it bottom-up, successors before the instructions that
+//! reach them. Nodes are hash-consed, so an identical tail (the same
+//! instruction with the same successors) exists once and every strategy gets
+//! tail sharing for free; a conditional jump whose two targets are the same
+//! node is no jump at all and is never created.
+
+use std::collections::HashMap;
+
+use crate::bpf::*;
+
+pub type NodeId = u32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    /// `ret #k`.
+    Ret(u32),
+    /// A non-branching instruction, then `next`.
+    Stmt { code: u16, k: u32, next: NodeId },
+    /// A conditional jump (`BPF_JMP` class, not `BPF_JA`).
+    Jump {
+        code: u16,
+        k: u32,
+        jt: NodeId,
+        jf: NodeId,
+    },
+}
+
+#[derive(Default, Debug)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    index: HashMap<Node, NodeId>,
+}
+
+impl Graph {
+    pub fn new() -> Self {
+        Graph::default()
+    }
+
+    pub fn node(&self, id: NodeId) -> Node {
+        self.nodes[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn intern(&mut self, node: Node) -> NodeId {
+        if let Some(&id) = self.index.get(&node) {
+            return id;
+        }
+        let id = self.nodes.len() as NodeId;
+        self.nodes.push(node);
+        self.index.insert(node, id);
+        id
+    }
+
+    pub fn ret(&mut self, k: u32) -> NodeId {
+        self.intern(Node::Ret(k))
+    }
+
+    /// A straight-line instruction; dropped when `next` is `ret #k`, which
+    /// reads no register or scratch word it could have changed.
+    pub fn stmt(&mut self, code: u16, k: u32, next: NodeId) -> NodeId {
+        debug_assert!(class(code) != BPF_JMP && class(code) != BPF_RET);
+        if let Node::Ret(_) = self.node(next) {
+            return next;
+        }
+        self.intern(Node::Stmt { code, k, next })
+    }
+
+    /// A conditional jump; collapses to `jt` when both targets agree.
+    pub fn jump(&mut self, code: u16, k: u32, jt: NodeId, jf: NodeId) -> NodeId {
+        debug_assert!(class(code) == BPF_JMP && op(code) != BPF_JA);
+        if jt == jf {
+            return jt;
+        }
+        self.intern(Node::Jump { code, k, jt, jf })
+    }
+
+    /// `ld [offset]` from `seccomp_data`, then `next`.
+    pub fn load(&mut self, offset: u32, next: NodeId) -> NodeId {
+        self.stmt(BPF_LD | BPF_W | BPF_ABS, offset, next)
+    }
+
+    pub fn jeq(&mut self, k: u32, jt: NodeId, jf: NodeId) -> NodeId {
+        self.jump(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf)
+    }
+
+    pub fn jge(&mut self, k: u32, jt: NodeId, jf: NodeId) -> NodeId {
+        self.jump(BPF_JMP | BPF_JGE | BPF_K, k, jt, jf)
+    }
+
+    pub fn jgt(&mut self, k: u32, jt: NodeId, jf: NodeId) -> NodeId {
+        self.jump(BPF_JMP | BPF_JGT | BPF_K, k, jt, jf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_tails_are_one_node() {
+        let mut g = Graph::new();
+        let t = g.ret(1);
+        let a = g.ret(2);
+        let x = g.jeq(5, t, a);
+        let y = g.jeq(5, t, a);
+        assert_eq!(x, y);
+        assert_eq!(g.jeq(6, a, a), a);
+        assert_eq!(g.len(), 3);
+    }
+}

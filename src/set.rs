@@ -1,0 +1,255 @@
+//! Decision intervals: the whole input reduced to, per audit arch, a sorted
+//! partition of all 2^32 syscall numbers into maximal runs with one action.
+//!
+//! Everything downstream (strategies, verification, statistics) works on
+//! this form only. A second personality on the same arch, such as x32 beside
+//! x86_64, is nothing but more intervals of that arch.
+
+use crate::error::Result;
+use crate::spec::{self, Options, Personality};
+
+/// Numbers `lo..=hi` get `action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Interval {
+    pub lo: u32,
+    pub hi: u32,
+    pub action: u32,
+}
+
+/// The decisions for one audit arch: intervals covering `0..=u32::MAX`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchDecisions {
+    pub arch: u32,
+    pub intervals: Vec<Interval>,
+}
+
+impl ArchDecisions {
+    /// The action for `nr`.
+    pub fn action(&self, nr: u32) -> u32 {
+        let i = self.intervals.partition_point(|iv| iv.hi < nr);
+        self.intervals[i].action
+    }
+
+    /// The index of the interval holding `nr`.
+    pub fn index_of(&self, nr: u32) -> usize {
+        self.intervals.partition_point(|iv| iv.hi < nr)
+    }
+}
+
+/// The whole specification: arches in dispatch order, and the action for
+/// every arch not listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decisions {
+    pub archs: Vec<ArchDecisions>,
+    pub other_arch: u32,
+}
+
+impl Decisions {
+    /// Validates and normalises. Arches keep the order in which the caller
+    /// first names them: by convention the native personality comes first.
+    pub fn new(pers: &[Personality], opts: &Options) -> Result<Decisions> {
+        opts.validate()?;
+        spec::validate(pers)?;
+        let mut archs: Vec<u32> = Vec::new();
+        for p in pers {
+            if !archs.contains(&p.audit_arch) {
+                archs.push(p.audit_arch);
+            }
+        }
+        let archs = archs
+            .into_iter()
+            .map(|arch| {
+                let mut same: Vec<&Personality> =
+                    pers.iter().filter(|p| p.audit_arch == arch).collect();
+                same.sort_by_key(|p| p.nr_flag);
+                ArchDecisions {
+                    arch,
+                    intervals: arch_intervals(&same, opts),
+                }
+            })
+            .collect();
+        Ok(Decisions {
+            archs,
+            other_arch: opts.unknown_arch_action,
+        })
+    }
+
+    pub fn arch(&self, arch: u32) -> Option<&ArchDecisions> {
+        self.archs.iter().find(|a| a.arch == arch)
+    }
+
+    /// The specified action for any (arch, nr).
+    pub fn action(&self, arch: u32, nr: u32) -> u32 {
+        self.arch(arch).map_or(self.other_arch, |a| a.action(nr))
+    }
+
+    /// Total number of intervals over all arches.
+    pub fn interval_count(&self) -> usize {
+        self.archs.iter().map(|a| a.intervals.len()).sum()
+    }
+}
+
+/// Appends `lo..=hi` with `action`, merging with the previous run when the
+/// action is the same. Callers append in increasing order without gaps.
+fn push(out: &mut Vec<Interval>, lo: u32, hi: u32, action: u32) {
+    match out.last_mut() {
+        Some(last) if last.action == action => last.hi = hi,
+        _ => out.push(Interval { lo, hi, action }),
+    }
+}
+
+/// `same` holds the personalities of one arch, sorted by flag and disjoint.
+fn arch_intervals(same: &[&Personality], opts: &Options) -> Vec<Interval> {
+    let mut out = Vec::new();
+    let mut next: u64 = 0; // first number not yet covered
+    for p in same {
+        if p.nsyscalls == 0 {
+            continue;
+        }
+        let base = p.nr_flag;
+        if (base as u64) > next {
+            push(&mut out, next as u32, base - 1, opts.unknown_nr_action);
+        }
+        let action = |traced: bool| {
+            if traced {
+                opts.traced_action
+            } else {
+                opts.allowed_action
+            }
+        };
+        let mut run_start = 0u32;
+        let mut run_traced = p.is_traced(0);
+        let mut i = 1u32;
+        while i < p.nsyscalls {
+            // Whole bytes that continue the current run are skipped at once.
+            let byte = p.traced[(i / 8) as usize];
+            let uniform = if run_traced { 0xff } else { 0x00 };
+            if i % 8 == 0 && byte == uniform && i + 8 <= p.nsyscalls {
+                i += 8;
+                continue;
+            }
+            let t = p.is_traced(i);
+            if t != run_traced {
+                push(
+                    &mut out,
+                    base | run_start,
+                    base | (i - 1),
+                    action(run_traced),
+                );
+                run_start = i;
+                run_traced = t;
+            }
+            i += 1;
+        }
+        push(
+            &mut out,
+            base | run_start,
+            base | (p.nsyscalls - 1),
+            action(run_traced),
+        );
+        next = base as u64 + p.nsyscalls as u64;
+    }
+    if next <= u32::MAX as u64 {
+        push(&mut out, next as u32, u32::MAX, opts.unknown_nr_action);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bpf::*;
+
+    const T: u32 = SECCOMP_RET_TRACE;
+    const A: u32 = SECCOMP_RET_ALLOW;
+
+    fn iv(lo: u32, hi: u32, action: u32) -> Interval {
+        Interval { lo, hi, action }
+    }
+
+    #[test]
+    fn bitmap_runs_and_unknown_tail() {
+        let bits = [0b0000_0110u8, 0xff, 0x01];
+        let p = Personality {
+            audit_arch: 7,
+            nr_flag: 0,
+            traced: &bits,
+            nsyscalls: 20,
+        };
+        let d = Decisions::new(&[p], &Options::default()).unwrap();
+        assert_eq!(
+            d.archs[0].intervals,
+            vec![
+                iv(0, 0, A),
+                iv(1, 2, T),
+                iv(3, 7, A),
+                iv(8, 16, T),
+                iv(17, 19, A),
+                iv(20, u32::MAX, T)
+            ]
+        );
+        assert_eq!(d.action(7, 9), T);
+        assert_eq!(d.action(7, 18), A);
+        assert_eq!(d.action(8, 18), T);
+    }
+
+    #[test]
+    fn x32_is_more_intervals_of_the_same_arch() {
+        let bits = [0u8; 1];
+        let opts = Options {
+            unknown_nr_action: SECCOMP_RET_KILL_PROCESS,
+            ..Options::default()
+        };
+        let x64 = Personality {
+            audit_arch: 1,
+            nr_flag: 0,
+            traced: &bits,
+            nsyscalls: 4,
+        };
+        let x32 = Personality {
+            audit_arch: 1,
+            nr_flag: 0x4000_0000,
+            traced: &[0b10],
+            nsyscalls: 3,
+        };
+        let d = Decisions::new(&[x32, x64], &opts).unwrap();
+        let k = SECCOMP_RET_KILL_PROCESS;
+        assert_eq!(
+            d.archs[0].intervals,
+            vec![
+                iv(0, 3, A),
+                iv(4, 0x3fff_ffff, k),
+                iv(0x4000_0000, 0x4000_0000, A),
+                iv(0x4000_0001, 0x4000_0001, T),
+                iv(0x4000_0002, 0x4000_0002, A),
+                iv(0x4000_0003, u32::MAX, k)
+            ]
+        );
+    }
+
+    #[test]
+    fn full_range_personality_has_no_unknown_tail() {
+        // The flag's low bits are clear, so 0x8000_0000 + 2^20 fits easily;
+        // an empty personality leaves everything unknown.
+        let p = Personality {
+            audit_arch: 1,
+            nr_flag: 0,
+            traced: &[],
+            nsyscalls: 0,
+        };
+        let d = Decisions::new(&[p], &Options::default()).unwrap();
+        assert_eq!(d.archs[0].intervals, vec![iv(0, u32::MAX, T)]);
+        let bits = [0u8; 1];
+        let p = Personality {
+            audit_arch: 1,
+            nr_flag: 0xffff_fff8,
+            traced: &bits,
+            nsyscalls: 8,
+        };
+        let d = Decisions::new(&[p], &Options::default()).unwrap();
+        assert_eq!(
+            d.archs[0].intervals,
+            vec![iv(0, 0xffff_fff7, T), iv(0xffff_fff8, u32::MAX, A)]
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! What the caller asks for: personalities with their traced bitmaps, and the
+//! options that pick actions, strategy and objective.
+
+use crate::bpf::*;
+use crate::error::{Error, Result};
+
+/// Numbers at or above this many bits per personality are refused. It keeps
+/// a bitmap at 128 KiB and still covers ARM's private syscalls (0x0f0000+).
+pub const MAX_NSYSCALLS: u32 = 1 << 20;
+
+/// One syscall personality: an audit arch, the flag its numbers carry, and
+/// which of its numbers are traced.
+#[derive(Clone, Copy, Debug)]
+pub struct Personality<'a> {
+    pub audit_arch: u32,
+    pub nr_flag: u32,
+    /// Bit `i % 8` of byte `i / 8`: syscall `i` is traced. At least
+    /// `nsyscalls.div_ceil(8)` bytes; bits at or above `nsyscalls` are ignored.
+    pub traced: &'a [u8],
+    pub nsyscalls: u32,
+}
+
+impl Personality<'_> {
+    pub fn is_traced(&self, i: u32) -> bool {
+        i < self.nsyscalls && self.traced[(i / 8) as usize] & (1 << (i % 8)) != 0
+    }
+
+    /// The numbers this personality defines, as seen in `seccomp_data.nr`.
+    pub fn range(&self) -> std::ops::Range<u64> {
+        let lo = self.nr_flag as u64;
+        lo..lo + self.nsyscalls as u64
+    }
+}
+
+/// A matching strategy. `Auto` lets the objective choose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    Auto,
+    /// Binary search over interval boundaries, per arch.
+    Search,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 1] = [Strategy::Search];
+
+    pub fn from_id(id: u32) -> Option<Strategy> {
+        match id {
+            0 => Some(Strategy::Auto),
+            1 => Some(Strategy::Search),
+            _ => None,
+        }
+    }
+
+    pub fn id(self) -> u32 {
+        match self {
+            Strategy::Auto => 0,
+            Strategy::Search => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Auto => "auto",
+            Strategy::Search => "search",
+        }
+    }
+}
+
+/// What "best program" means when several strategies apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Objective {
+    /// Kernel-cacheable first, then fewest executed instructions, then size.
+    Speed,
+    /// Fewest instructions.
+    Size,
+}
+
+impl Objective {
+    pub fn from_id(id: u32) -> Option<Objective> {
+        match id {
+            0 => Some(Objective::Speed),
+            1 => Some(Objective::Size),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub traced_action: u32,
+    pub allowed_action: u32,
+    pub unknown_nr_action: u32,
+    pub unknown_arch_action: u32,
+    pub strategy: Strategy,
+    pub objective: Objective,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            traced_action: SECCOMP_RET_TRACE,
+            allowed_action: SECCOMP_RET_ALLOW,
+            unknown_nr_action: SECCOMP_RET_TRACE,
+            unknown_arch_action: SECCOMP_RET_TRACE,
+            strategy: Strategy::Auto,
+            objective: Objective::Speed,
+        }
+    }
+}
+
+impl Options {
+    pub fn validate(&self) -> Result<()> {
+        for (name, value) in [
+            ("traced_action", self.traced_action),
+            ("allowed_action", self.allowed_action),
+            ("unknown_nr_action", self.unknown_nr_action),
+            ("unknown_arch_action", self.unknown_arch_action),
+        ] {
+            if !action_is_valid(value) {
+                return Err(Error::Invalid(format!(
+                    "{name} {value:#010x} is not a seccomp action"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks each personality alone and all of them together.
+pub fn validate(pers: &[Personality]) -> Result<()> {
+    if pers.is_empty() {
+        return Err(Error::Invalid("no personality given".into()));
+    }
+    for (i, p) in pers.iter().enumerate() {
+        if p.nsyscalls > MAX_NSYSCALLS {
+            return Err(Error::Invalid(format!(
+                "personality {i}: nsyscalls {} exceeds the maximum {MAX_NSYSCALLS}",
+                p.nsyscalls
+            )));
+        }
+        if (p.traced.len() as u64) * 8 < p.nsyscalls as u64 {
+            return Err(Error::Invalid(format!(
+                "personality {i}: bitmap of {} bytes is shorter than nsyscalls {}",
+                p.traced.len(),
+                p.nsyscalls
+            )));
+        }
+        // Every bit a number below nsyscalls can have must be clear in the
+        // flag, or `i | nr_flag` would fold distinct syscalls together.
+        if p.nsyscalls > 0 {
+            let span = u32::MAX
+                .checked_shr((p.nsyscalls - 1).leading_zeros())
+                .unwrap_or(0);
+            if p.nr_flag & span != 0 {
+                return Err(Error::Invalid(format!(
+                    "personality {i}: nr_flag {:#x} overlaps syscall numbers below {}",
+                    p.nr_flag, p.nsyscalls
+                )));
+            }
+        }
+        for (j, q) in pers[..i].iter().enumerate() {
+            if q.audit_arch != p.audit_arch {
+                continue;
+            }
+            let (a, b) = (p.range(), q.range());
+            if q.nr_flag == p.nr_flag || (a.start < b.end && b.start < a.end) {
+                return Err(Error::Overlap(format!(
+                    "personalities {j} and {i} share audit arch {:#x} and overlapping numbers",
+                    p.audit_arch
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pers(arch: u32, flag: u32, traced: &[u8], n: u32) -> Personality<'_> {
+        Personality {
+            audit_arch: arch,
+            nr_flag: flag,
+            traced,
+            nsyscalls: n,
+        }
+    }
+
+    #[test]
+    fn flag_must_not_overlap_numbers() {
+        let bits = [0u8; 64];
+        assert!(validate(&[pers(1, 0x4000_0000, &bits, 512)]).is_ok());
+        assert!(validate(&[pers(1, 0x100, &bits, 256)]).is_ok());
+        assert!(matches!(
+            validate(&[pers(1, 0x100, &bits, 257)]),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            validate(&[pers(1, 1, &bits, 2)]),
+            Err(Error::Invalid(_))
+        ));
+        assert!(validate(&[pers(1, 1, &bits, 1)]).is_ok());
+    }
+
+    #[test]
+    fn same_arch_needs_disjoint_numbers() {
+        let bits = [0u8; 64];
+        let x64 = pers(1, 0, &bits, 400);
+        let x32 = pers(1, 0x4000_0000, &bits, 400);
+        assert!(validate(&[x64, x32]).is_ok());
+        assert!(matches!(validate(&[x64, x64]), Err(Error::Overlap(_))));
+        assert!(matches!(
+            validate(&[pers(1, 0, &bits, 0), pers(1, 0, &bits, 0)]),
+            Err(Error::Overlap(_))
+        ));
+        assert!(matches!(
+            validate(&[pers(1, 0x100, &bits, 8), pers(1, 0, &bits, 300)]),
+            Err(Error::Overlap(_))
+        ));
+        assert!(validate(&[pers(1, 0, &bits, 400), pers(2, 0, &bits, 400)]).is_ok());
+    }
+
+    #[test]
+    fn sizes() {
+        let bits = [0u8; 2];
+        assert!(matches!(validate(&[]), Err(Error::Invalid(_))));
+        assert!(matches!(
+            validate(&[pers(1, 0, &bits, 17)]),
+            Err(Error::Invalid(_))
+        ));
+        assert!(validate(&[pers(1, 0, &bits, 16)]).is_ok());
+        assert!(matches!(
+            validate(&[pers(1, 0, &[], MAX_NSYSCALLS + 1)]),
+            Err(Error::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,77 @@
+//! Figures of a program measured with the emulator: what it costs on the
+//! syscalls the tracee runs at full speed, and whether the kernel can skip it.
+
+use crate::bpf::*;
+use crate::emulate::{const_allow, run, SeccompData};
+use crate::spec::{Options, Personality, Strategy};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersonalityStats {
+    pub audit_arch: u32,
+    pub nr_flag: u32,
+    /// Numbers below `nsyscalls` that are not traced.
+    pub allowed: u32,
+    /// Mean and maximum instructions executed over those numbers (0 when none).
+    pub mean_executed: f64,
+    pub max_executed: u32,
+    /// Whether the kernel's action cache proves every one of them allowed.
+    /// Never true for a flagged personality (x32): the kernel caches only
+    /// the native and compat tables.
+    pub cacheable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    pub strategy: Strategy,
+    pub length: usize,
+    pub personalities: Vec<PersonalityStats>,
+    /// Every allowed syscall of every unflagged personality is cacheable.
+    pub all_cacheable: bool,
+}
+
+impl Stats {
+    pub fn measure(
+        prog: &[Insn],
+        strategy: Strategy,
+        pers: &[Personality],
+        opts: &Options,
+    ) -> Stats {
+        let personalities: Vec<PersonalityStats> = pers
+            .iter()
+            .map(|p| {
+                let (mut allowed, mut total, mut max) = (0u32, 0u64, 0u32);
+                let mut cacheable = p.nr_flag == 0 && opts.allowed_action == SECCOMP_RET_ALLOW;
+                for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
+                    let nr = p.nr_flag | i;
+                    let r = run(prog, &SeccompData::new(p.audit_arch, nr));
+                    allowed += 1;
+                    total += r.executed as u64;
+                    max = max.max(r.executed);
+                    cacheable = cacheable && const_allow(prog, p.audit_arch, nr);
+                }
+                PersonalityStats {
+                    audit_arch: p.audit_arch,
+                    nr_flag: p.nr_flag,
+                    allowed,
+                    mean_executed: if allowed == 0 {
+                        0.0
+                    } else {
+                        total as f64 / allowed as f64
+                    },
+                    max_executed: max,
+                    cacheable,
+                }
+            })
+            .collect();
+        let all_cacheable = personalities
+            .iter()
+            .filter(|s| s.nr_flag == 0)
+            .all(|s| s.cacheable);
+        Stats {
+            strategy,
+            length: prog.len(),
+            personalities,
+            all_cacheable,
+        }
+    }
+}
