@@ -45,6 +45,8 @@ macro_rules! guard {
     };
 }
 
+mod kernel;
+
 /// Most personalities accepted by one call.
 pub const TRACEFILTER_MAX_PERSONALITIES: u32 = 64;
 /// Largest `nsyscalls` accepted.

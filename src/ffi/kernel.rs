@@ -1,0 +1,1 @@
+//! C ABI of the kernel side: install, probe, tracer protocol.
