@@ -10,36 +10,87 @@
 #include <stddef.h>
 #include <linux/filter.h>
 
+/**
+ * Success.
+ */
 #define TRACEFILTER_OK 0
 
+/**
+ * A required pointer argument is NULL.
+ */
 #define TRACEFILTER_E_NULL -1
 
+/**
+ * An argument is out of range: count 0 or above TRACEFILTER_MAX_PERSONALITIES,
+ * nsyscalls above TRACEFILTER_MAX_NSYSCALLS, an nr_flag that overlaps the numbers,
+ * an options struct_size the library cannot accept, a value that is not a
+ * seccomp action, an unknown strategy or objective.
+ */
 #define TRACEFILTER_E_INVALID -2
 
+/**
+ * Two personalities share an audit arch and their number ranges overlap.
+ */
 #define TRACEFILTER_E_OVERLAP -3
 
+/**
+ * No program for this specification fits in BPF_MAXINSNS instructions.
+ */
 #define TRACEFILTER_E_TOO_LARGE -4
 
+/**
+ * Out of memory.
+ */
 #define TRACEFILTER_E_NO_MEMORY -5
 
+/**
+ * A generated program failed verification (a library bug; nothing is returned).
+ */
 #define TRACEFILTER_E_VERIFY -6
 
+/**
+ * Any other internal error, including a caught panic.
+ */
 #define TRACEFILTER_E_INTERNAL -7
 
+/**
+ * The forced strategy cannot express this specification.
+ */
 #define TRACEFILTER_E_STRATEGY -8
 
+/**
+ * Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
+ */
 #define TRACEFILTER_E_PROGRAM_LENGTH -20
 
+/**
+ * Checked program: an opcode seccomp does not accept.
+ */
 #define TRACEFILTER_E_PROGRAM_OPCODE -21
 
+/**
+ * Checked program: a jump leaves the program.
+ */
 #define TRACEFILTER_E_PROGRAM_JUMP -22
 
+/**
+ * Checked program: a load outside struct seccomp_data or not 4-byte aligned.
+ */
 #define TRACEFILTER_E_PROGRAM_LOAD -23
 
+/**
+ * Checked program: constant division by zero, shift of 32 or more, scratch index above 15.
+ */
 #define TRACEFILTER_E_PROGRAM_OPERAND -24
 
+/**
+ * Checked program: scratch memory read before it is written on some path.
+ */
 #define TRACEFILTER_E_PROGRAM_SCRATCH -25
 
+/**
+ * Checked program: the last instruction is not a return.
+ */
 #define TRACEFILTER_E_PROGRAM_NO_RETURN -26
 
 /**

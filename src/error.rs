@@ -35,21 +35,40 @@ pub enum Error {
 pub mod status {
     use std::os::raw::c_int;
 
+    /// Success.
     pub const TRACEFILTER_OK: c_int = 0;
+    /// A required pointer argument is NULL.
     pub const TRACEFILTER_E_NULL: c_int = -1;
+    /// An argument is out of range: count 0 or above TRACEFILTER_MAX_PERSONALITIES,
+    /// nsyscalls above TRACEFILTER_MAX_NSYSCALLS, an nr_flag that overlaps the numbers,
+    /// an options struct_size the library cannot accept, a value that is not a
+    /// seccomp action, an unknown strategy or objective.
     pub const TRACEFILTER_E_INVALID: c_int = -2;
+    /// Two personalities share an audit arch and their number ranges overlap.
     pub const TRACEFILTER_E_OVERLAP: c_int = -3;
+    /// No program for this specification fits in BPF_MAXINSNS instructions.
     pub const TRACEFILTER_E_TOO_LARGE: c_int = -4;
+    /// Out of memory.
     pub const TRACEFILTER_E_NO_MEMORY: c_int = -5;
+    /// A generated program failed verification (a library bug; nothing is returned).
     pub const TRACEFILTER_E_VERIFY: c_int = -6;
+    /// Any other internal error, including a caught panic.
     pub const TRACEFILTER_E_INTERNAL: c_int = -7;
+    /// The forced strategy cannot express this specification.
     pub const TRACEFILTER_E_STRATEGY: c_int = -8;
+    /// Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
     pub const TRACEFILTER_E_PROGRAM_LENGTH: c_int = -20;
+    /// Checked program: an opcode seccomp does not accept.
     pub const TRACEFILTER_E_PROGRAM_OPCODE: c_int = -21;
+    /// Checked program: a jump leaves the program.
     pub const TRACEFILTER_E_PROGRAM_JUMP: c_int = -22;
+    /// Checked program: a load outside struct seccomp_data or not 4-byte aligned.
     pub const TRACEFILTER_E_PROGRAM_LOAD: c_int = -23;
+    /// Checked program: constant division by zero, shift of 32 or more, scratch index above 15.
     pub const TRACEFILTER_E_PROGRAM_OPERAND: c_int = -24;
+    /// Checked program: scratch memory read before it is written on some path.
     pub const TRACEFILTER_E_PROGRAM_SCRATCH: c_int = -25;
+    /// Checked program: the last instruction is not a return.
     pub const TRACEFILTER_E_PROGRAM_NO_RETURN: c_int = -26;
 }
 

@@ -27,6 +27,6 @@ pub mod verify;
 
 pub use bpf::Insn;
 pub use compile::{compile, Program};
-pub use set::Decisions;
 pub use error::{Error, Result};
+pub use set::Decisions;
 pub use spec::{Objective, Options, Personality, Strategy};

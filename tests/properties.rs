@@ -10,7 +10,14 @@ const I386: u32 = 0x4000_0003;
 const X32_BIT: u32 = 0x4000_0000;
 const TRACE: u32 = 0x7ff0_0000;
 const ALLOW: u32 = 0x7fff_0000;
-const ACTIONS: [u32; 6] = [TRACE, ALLOW, 0x8000_0000, 0x0005_0026, 0x7ffc_0000, 0x0003_0001];
+const ACTIONS: [u32; 6] = [
+    TRACE,
+    ALLOW,
+    0x8000_0000,
+    0x0005_0026,
+    0x7ffc_0000,
+    0x0003_0001,
+];
 
 /// An owned personality; `Personality` borrows its bitmap from here.
 #[derive(Clone, Debug)]
@@ -23,7 +30,12 @@ struct Pers {
 
 impl Pers {
     fn view(&self) -> Personality<'_> {
-        Personality { audit_arch: self.arch, nr_flag: self.flag, traced: &self.bits, nsyscalls: self.n }
+        Personality {
+            audit_arch: self.arch,
+            nr_flag: self.flag,
+            traced: &self.bits,
+            nsyscalls: self.n,
+        }
     }
     fn traced(&self, i: u32) -> bool {
         self.bits[(i / 8) as usize] & (1 << (i % 8)) != 0
@@ -39,12 +51,22 @@ fn bitmap(n: u32) -> impl Strategy<Value = Vec<u8>> {
         Just(vec![0xffu8; bytes]),
         proptest::collection::vec(any::<u8>(), bytes),
         proptest::collection::vec(prop_oneof![9 => Just(0u8), 1 => any::<u8>()], bytes),
-        proptest::collection::vec(prop_oneof![1 => Just(0u8), 9 => Just(0xffu8), 1 => any::<u8>()], bytes),
+        proptest::collection::vec(
+            prop_oneof![1 => Just(0u8), 9 => Just(0xffu8), 1 => any::<u8>()],
+            bytes
+        ),
     ]
 }
 
 fn personality(arch: u32, flag: u32, max: u32) -> impl Strategy<Value = Pers> {
-    (0..=max).prop_flat_map(move |n| bitmap(n).prop_map(move |bits| Pers { arch, flag, bits, n }))
+    (0..=max).prop_flat_map(move |n| {
+        bitmap(n).prop_map(move |bits| Pers {
+            arch,
+            flag,
+            bits,
+            n,
+        })
+    })
 }
 
 /// x86_64, optionally with i386 and x32, in a random order.
@@ -82,7 +104,11 @@ fn reference(pers: &[Pers], opts: &Options, arch: u32, nr: u32) -> u32 {
     for p in pers.iter().filter(|p| p.arch == arch) {
         let i = nr.wrapping_sub(p.flag);
         if nr >= p.flag && i < p.n {
-            return if p.traced(i) { opts.traced_action } else { opts.allowed_action };
+            return if p.traced(i) {
+                opts.traced_action
+            } else {
+                opts.allowed_action
+            };
         }
     }
     opts.unknown_nr_action
@@ -193,8 +219,17 @@ proptest! {
 fn long_jumps_are_exercised() {
     // Every other number traced on all three personalities: about 1600
     // intervals, so the tree spans far more than 255 instructions.
-    let mk = |arch, flag, n: u32| Pers { arch, flag, bits: vec![0x55; n.div_ceil(8) as usize], n };
-    let pers = vec![mk(X86_64, 0, 600), mk(I386, 0, 500), mk(X86_64, X32_BIT, 500)];
+    let mk = |arch, flag, n: u32| Pers {
+        arch,
+        flag,
+        bits: vec![0x55; n.div_ceil(8) as usize],
+        n,
+    };
+    let pers = vec![
+        mk(X86_64, 0, 600),
+        mk(I386, 0, 500),
+        mk(X86_64, X32_BIT, 500),
+    ];
     let views: Vec<Personality> = pers.iter().map(Pers::view).collect();
     let prog = compile(&views, &Options::default()).unwrap();
     assert!(prog.insns().len() > 1000, "{}", prog.insns().len());
@@ -203,8 +238,18 @@ fn long_jumps_are_exercised() {
 
 #[test]
 fn full_and_empty_sets() {
-    for (bits, n) in [(vec![], 0u32), (vec![0u8; 57], 451), (vec![0xff; 57], 451), (vec![0xff; 1], 3)] {
-        let pers = vec![Pers { arch: X86_64, flag: 0, bits, n }];
+    for (bits, n) in [
+        (vec![], 0u32),
+        (vec![0u8; 57], 451),
+        (vec![0xff; 57], 451),
+        (vec![0xff; 1], 3),
+    ] {
+        let pers = vec![Pers {
+            arch: X86_64,
+            flag: 0,
+            bits,
+            n,
+        }];
         let views: Vec<Personality> = pers.iter().map(Pers::view).collect();
         let prog = compile(&views, &Options::default()).unwrap();
         assert_exact(&pers, &Options::default(), prog.insns());
