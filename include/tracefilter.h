@@ -59,6 +59,11 @@
 #define TRACEFILTER_E_STRATEGY -8
 
 /**
+ * No syscall of that name in the personality's table.
+ */
+#define TRACEFILTER_E_UNKNOWN_NAME -15
+
+/**
  * Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
  */
 #define TRACEFILTER_E_PROGRAM_LENGTH -20
@@ -298,6 +303,29 @@ const char *tracefilter_strerror(int status);
  * The library version, e.g. "0.1.0".
  */
 const char *tracefilter_version(void);
+
+/**
+ * Finds a personality by the name strace gives it: "x86_64", "i386",
+ * "x32", "aarch64", "arm" or "riscv64". Fills its audit arch, nr_flag and
+ * table size (one past its highest syscall number, a natural `nsyscalls`);
+ * each output may be NULL. An unknown name gives TRACEFILTER_E_INVALID.
+ */
+int tracefilter_personality_lookup(const char *name, uint32_t *audit_arch, uint32_t *nr_flag, uint32_t *nsyscalls);
+
+/**
+ * The number of syscall `name` in a personality's table, without the
+ * nr_flag (the bit index in `tracefilter_personality.traced`).
+ * TRACEFILTER_E_UNKNOWN_NAME when the table has no such name,
+ * TRACEFILTER_E_INVALID for a personality without a name table.
+ */
+int tracefilter_syscall_number(uint32_t audit_arch, uint32_t nr_flag, const char *name, uint32_t *nr);
+
+/**
+ * The name of syscall `nr` (without the nr_flag) of a personality, as a
+ * static string; NULL when the number has no name or the personality has no
+ * name table.
+ */
+const char *tracefilter_syscall_name(uint32_t audit_arch, uint32_t nr_flag, uint32_t nr);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -12,7 +12,6 @@ pub(crate) const AUDIT_ARCH_S390: u32 = 0x0000_0016;
 pub(crate) const AUDIT_ARCH_LOONGARCH64: u32 = 0xC000_0102;
 
 /// x32 shares x86_64's audit arch; its numbers carry this bit.
-#[allow(dead_code)]
 pub(crate) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 const NAMES: &[(u32, &str)] = &[

@@ -27,6 +27,8 @@ pub enum Error {
     Internal(String),
     #[error("the forced strategy cannot express this syscall set: {0}")]
     Strategy(String),
+    #[error("unknown syscall name: {0}")]
+    UnknownName(String),
     #[error("invalid program: {0}")]
     Program(#[from] CheckError),
 }
@@ -56,6 +58,8 @@ pub mod status {
     pub const TRACEFILTER_E_INTERNAL: c_int = -7;
     /// The forced strategy cannot express this specification.
     pub const TRACEFILTER_E_STRATEGY: c_int = -8;
+    /// No syscall of that name in the personality's table.
+    pub const TRACEFILTER_E_UNKNOWN_NAME: c_int = -15;
     /// Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
     pub const TRACEFILTER_E_PROGRAM_LENGTH: c_int = -20;
     /// Checked program: an opcode seccomp does not accept.
@@ -85,6 +89,7 @@ impl Error {
             Error::Verify(_) => TRACEFILTER_E_VERIFY,
             Error::Internal(_) => TRACEFILTER_E_INTERNAL,
             Error::Strategy(_) => TRACEFILTER_E_STRATEGY,
+            Error::UnknownName(_) => TRACEFILTER_E_UNKNOWN_NAME,
             Error::Program(e) => e.status(),
         }
     }
@@ -102,6 +107,7 @@ pub fn describe(status: i32) -> Option<&'static CStr> {
         TRACEFILTER_E_VERIFY => c"internal error: the generated program failed verification",
         TRACEFILTER_E_INTERNAL => c"internal error",
         TRACEFILTER_E_STRATEGY => c"the forced strategy cannot express this syscall set",
+        TRACEFILTER_E_UNKNOWN_NAME => c"no syscall of that name in the personality's table",
         TRACEFILTER_E_PROGRAM_LENGTH => c"invalid program: length is 0 or above BPF_MAXINSNS",
         TRACEFILTER_E_PROGRAM_OPCODE => c"invalid program: an opcode seccomp does not accept",
         TRACEFILTER_E_PROGRAM_JUMP => c"invalid program: a jump leaves the program",

@@ -18,6 +18,7 @@ pub mod disasm;
 pub mod emulate;
 pub mod error;
 pub mod ffi;
+pub mod names;
 pub mod program;
 pub mod set;
 pub mod spec;

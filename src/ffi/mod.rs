@@ -46,6 +46,7 @@ macro_rules! guard {
 }
 
 mod kernel;
+mod names;
 
 /// Most personalities accepted by one call.
 pub const TRACEFILTER_MAX_PERSONALITIES: u32 = 64;
