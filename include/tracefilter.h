@@ -327,6 +327,18 @@ int tracefilter_syscall_number(uint32_t audit_arch, uint32_t nr_flag, const char
  */
 const char *tracefilter_syscall_name(uint32_t audit_arch, uint32_t nr_flag, uint32_t nr);
 
+/**
+ * The name of a TRACEFILTER_STRATEGY_* value ("auto", "search", ...), or
+ * NULL for a value that is not a strategy.
+ */
+const char *tracefilter_strategy_name(uint32_t strategy);
+
+/**
+ * The TRACEFILTER_STRATEGY_* value named `name`; TRACEFILTER_E_INVALID for
+ * a name that is not a strategy.
+ */
+int tracefilter_strategy_lookup(const char *name, uint32_t *strategy);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

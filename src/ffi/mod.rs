@@ -47,6 +47,7 @@ macro_rules! guard {
 
 mod kernel;
 mod names;
+mod strategy;
 
 /// Most personalities accepted by one call.
 pub const TRACEFILTER_MAX_PERSONALITIES: u32 = 64;
