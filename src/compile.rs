@@ -3,13 +3,16 @@
 
 use crate::assemble::assemble;
 use crate::bpf::*;
+use crate::emulate::{run, SeccompData};
 use crate::error::{Error, Result};
+use crate::peephole;
 use crate::program::Graph;
 use crate::set::Decisions;
-use crate::spec::{Options, Personality, Strategy};
+use crate::spec::{Objective, Options, Personality, Strategy};
 use crate::stats::Stats;
 use crate::strategy;
 use crate::verify::verify;
+use crate::weights::{self, ArchWeights, SyscallWeights};
 
 /// A compiled, verified program.
 #[derive(Clone, Debug)]
@@ -35,43 +38,134 @@ impl Program {
 }
 
 pub fn compile(pers: &[Personality], opts: &Options) -> Result<Program> {
-    let d = Decisions::new(pers, opts)?;
-    let candidates: &[Strategy] = match opts.strategy {
-        Strategy::Auto => &Strategy::ALL,
-        forced => std::slice::from_ref(match forced {
-            Strategy::Search => &Strategy::Search,
-            Strategy::Auto => unreachable!(),
-        }),
+    compile_weighted(pers, opts, &[])
+}
+
+/// [`compile`] with per-syscall weights for the expected cost (see
+/// [`crate::weights`]); an empty list is uniform.
+pub fn compile_weighted(
+    pers: &[Personality],
+    opts: &Options,
+    weights: &SyscallWeights,
+) -> Result<Program> {
+    let mut d = Decisions::new(pers, opts)?;
+    weights::validate(pers, weights)?;
+    let mut w = ArchWeights::new(&d, pers, weights);
+    if !weights.is_empty() {
+        order_by_weight(&mut d, &mut w);
+    }
+    let candidates: Vec<Strategy> = match opts.strategy {
+        Strategy::Auto => Strategy::ALL.to_vec(),
+        forced => vec![forced],
     };
-    let mut best: Option<Program> = None;
-    let mut last_err = None;
-    for &s in candidates {
-        match build(s, &d) {
+    let mut best: Option<(Score, Program)> = None;
+    let mut errors = Vec::new();
+    for s in candidates {
+        match build(s, &d, &w) {
             Ok(p) => {
-                if best.as_ref().is_none_or(|b| p.insns.len() < b.insns.len()) {
-                    best = Some(p);
+                let score = Score::measure(&p.insns, pers, weights, opts);
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, _)| score.better_than(b, opts.objective))
+                {
+                    best = Some((score, p));
                 }
             }
             Err(e @ Error::Verify(_)) => return Err(e),
-            Err(e) => last_err = Some(e),
+            Err(e) => errors.push(e),
         }
     }
-    best.ok_or_else(|| last_err.unwrap_or_else(|| Error::Internal("no strategy applies".into())))
+    if let Some((_, p)) = best {
+        return Ok(p);
+    }
+    // Nothing fits: "too large" says more than "this strategy cannot".
+    let too_large = errors.iter().position(|e| matches!(e, Error::TooLarge(_)));
+    Err(match too_large {
+        Some(i) => errors.swap_remove(i),
+        None => errors
+            .pop()
+            .unwrap_or_else(|| Error::Internal("no strategy applies".into())),
+    })
 }
 
-fn build(s: Strategy, d: &Decisions) -> Result<Program> {
-    // A search tree needs a comparison per interval boundary, give or take
-    // the single numbers a `jeq` handles; refuse hopeless specs before
+/// Heaviest arch first, so that most syscalls pass the fewest arch tests;
+/// the sort is stable, so equal weights keep the caller's order.
+fn order_by_weight(d: &mut Decisions, w: &mut ArchWeights) {
+    let mut order: Vec<usize> = (0..d.archs.len()).collect();
+    order.sort_by(|&a, &b| w.arch_total(b).total_cmp(&w.arch_total(a)));
+    d.archs = order.iter().map(|&i| d.archs[i].clone()).collect();
+    w.intervals = order.iter().map(|&i| w.intervals[i].clone()).collect();
+}
+
+/// What selection compares.
+#[derive(Clone, Copy, Debug)]
+struct Score {
+    /// Every allowed syscall of every unflagged personality is cacheable.
+    cacheable: bool,
+    /// Weighted mean of executed instructions over allowed syscalls.
+    cost: f64,
+    len: usize,
+}
+
+impl Score {
+    fn measure(
+        prog: &[Insn],
+        pers: &[Personality],
+        weights: &SyscallWeights,
+        opts: &Options,
+    ) -> Score {
+        let stats = Stats::measure(prog, Strategy::Auto, pers, opts);
+        let (mut num, mut den) = (0.0f64, 0.0f64);
+        for (pi, p) in pers.iter().enumerate() {
+            for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
+                let wt = weights::syscall_weight(weights, pi, i);
+                if wt > 0.0 {
+                    let r = run(prog, &SeccompData::new(p.audit_arch, p.nr_flag | i));
+                    num += wt * r.executed as f64;
+                    den += wt;
+                }
+            }
+        }
+        Score {
+            cacheable: stats.all_cacheable,
+            cost: if den > 0.0 { num / den } else { 0.0 },
+            len: prog.len(),
+        }
+    }
+
+    fn better_than(&self, other: &Score, objective: Objective) -> bool {
+        const TIE: f64 = 1e-9;
+        let by_cost = || {
+            if (self.cost - other.cost).abs() > TIE {
+                self.cost < other.cost
+            } else {
+                self.len < other.len
+            }
+        };
+        match objective {
+            Objective::Speed if self.cacheable != other.cacheable => self.cacheable,
+            Objective::Speed => by_cost(),
+            Objective::Size if self.len != other.len => self.len < other.len,
+            Objective::Size => by_cost(),
+        }
+    }
+}
+
+fn build(s: Strategy, d: &Decisions, w: &ArchWeights) -> Result<Program> {
+    // Comparison strategies need a comparison per interval boundary, give or
+    // take the single numbers a `jeq` handles; refuse hopeless specs before
     // building a graph for a million intervals.
-    if s == Strategy::Search && d.interval_count() > 2 * BPF_MAXINSNS + d.archs.len() {
+    let per_boundary = matches!(s, Strategy::Search | Strategy::Tree | Strategy::Linear);
+    if per_boundary && d.interval_count() > 2 * BPF_MAXINSNS + d.archs.len() {
         return Err(Error::TooLarge(format!(
             "{} intervals need more than {BPF_MAXINSNS} comparisons",
             d.interval_count()
         )));
     }
     let mut g = Graph::new();
-    let root = strategy::build(s, d, &mut g);
+    let root = strategy::build(s, d, w, &mut g)?;
     let insns = assemble(&g, root)?;
+    let insns = peephole::optimize(insns, d);
     verify(&insns, d).map_err(Error::Verify)?;
     Ok(Program { insns, strategy: s })
 }

@@ -19,15 +19,17 @@ pub mod emulate;
 pub mod error;
 pub mod ffi;
 pub mod names;
+pub mod peephole;
 pub mod program;
 pub mod set;
 pub mod spec;
 pub mod stats;
 pub mod strategy;
 pub mod verify;
+pub mod weights;
 
 pub use bpf::Insn;
-pub use compile::{compile, Program};
+pub use compile::{compile, compile_weighted, Program};
 pub use error::{Error, Result};
 pub use set::Decisions;
 pub use spec::{Objective, Options, Personality, Strategy};

@@ -1,0 +1,102 @@
+//! Syscall weights: how much each allowed syscall counts in the expected
+//! cost of a program. By default every allowed syscall of every personality
+//! counts 1; a caller who knows the tracee's profile passes its own.
+//!
+//! Strategies see weights per decision interval, the only granularity they
+//! work at; selection sees them per syscall, through the emulator.
+
+use crate::error::{Error, Result};
+use crate::set::Decisions;
+use crate::spec::Personality;
+
+/// Optional per-personality weights, aligned with the personalities: `None`
+/// (or an empty list) is uniform.
+pub type SyscallWeights<'a> = [Option<&'a [f64]>];
+
+/// A weight for intervals that hold no allowed syscall: small enough not to
+/// matter against one allowed syscall, large enough that the tree does not
+/// push the traced numbers arbitrarily deep.
+const EPSILON: f64 = 1e-3;
+
+pub fn validate(pers: &[Personality], w: &SyscallWeights) -> Result<()> {
+    if w.is_empty() {
+        return Ok(());
+    }
+    if w.len() != pers.len() {
+        return Err(Error::Invalid(format!(
+            "{} weight arrays for {} personalities",
+            w.len(),
+            pers.len()
+        )));
+    }
+    for (i, (p, w)) in pers.iter().zip(w).enumerate() {
+        let Some(w) = w else { continue };
+        if w.len() < p.nsyscalls as usize {
+            return Err(Error::Invalid(format!(
+                "personality {i}: {} weights for {} syscalls",
+                w.len(),
+                p.nsyscalls
+            )));
+        }
+        if let Some(x) = w[..p.nsyscalls as usize]
+            .iter()
+            .find(|x| !x.is_finite() || **x < 0.0)
+        {
+            return Err(Error::Invalid(format!(
+                "personality {i}: weight {x} is not a finite non-negative number"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The weight of syscall `i` of personality `p` (index into `pers`).
+pub fn syscall_weight(w: &SyscallWeights, p: usize, i: u32) -> f64 {
+    match w.get(p) {
+        Some(Some(w)) => w[i as usize],
+        _ => 1.0,
+    }
+}
+
+/// Weights per interval of each arch of a `Decisions`, in its arch order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArchWeights {
+    pub intervals: Vec<Vec<f64>>,
+}
+
+impl ArchWeights {
+    pub fn new(d: &Decisions, pers: &[Personality], w: &SyscallWeights) -> ArchWeights {
+        let intervals = d
+            .archs
+            .iter()
+            .map(|a| {
+                let mut sums = vec![0.0f64; a.intervals.len()];
+                for (pi, p) in pers.iter().enumerate() {
+                    if p.audit_arch != a.arch || p.nsyscalls == 0 {
+                        continue;
+                    }
+                    // Numbers ascend, so the interval index only moves forward.
+                    let mut k = a.index_of(p.nr_flag);
+                    for i in 0..p.nsyscalls {
+                        let nr = p.nr_flag | i;
+                        while a.intervals[k].hi < nr {
+                            k += 1;
+                        }
+                        if !p.is_traced(i) {
+                            sums[k] += syscall_weight(w, pi, i);
+                        }
+                    }
+                }
+                sums.into_iter()
+                    .map(|s| if s > 0.0 { s } else { EPSILON })
+                    .collect()
+            })
+            .collect();
+        ArchWeights { intervals }
+    }
+
+    /// Total weight of arch `i`.
+    pub fn arch_total(&self, i: usize) -> f64 {
+        self.intervals[i].iter().sum()
+    }
+}
