@@ -118,7 +118,7 @@ impl Score {
         let (mut num, mut den) = (0.0f64, 0.0f64);
         for (pi, p) in pers.iter().enumerate() {
             for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
-                let wt = weights::syscall_weight(weights, pi, i);
+                let wt = weights::syscall_weight(weights, pers, pi, i);
                 if wt > 0.0 {
                     let r = run(prog, &SeccompData::new(p.audit_arch, p.nr_flag | i));
                     num += wt * r.executed as f64;
@@ -245,7 +245,7 @@ mod tests {
     }
 
     #[test]
-    fn alternating_bits_are_too_large_for_a_search_tree() {
+    fn alternating_bits_are_too_large_for_a_search_tree_but_not_for_bits() {
         let bits = vec![0x55u8; 4096];
         let p = Personality {
             audit_arch: 1,
@@ -253,9 +253,19 @@ mod tests {
             traced: &bits,
             nsyscalls: 4096 * 8,
         };
-        assert!(matches!(
-            compile(&[p], &Options::default()),
-            Err(Error::TooLarge(_))
-        ));
+        for s in [Strategy::Search, Strategy::Tree, Strategy::Linear] {
+            let opts = Options {
+                strategy: s,
+                ..Options::default()
+            };
+            assert!(
+                matches!(compile(&[p], &opts), Err(Error::TooLarge(_))),
+                "{s:?}"
+            );
+        }
+        // Every block is the same mask: one test behind the range checks.
+        let prog = compile(&[p], &Options::default()).unwrap();
+        assert_eq!(prog.strategy(), Strategy::Bits);
+        assert!(prog.insns().len() < 20, "{}", prog.insns().len());
     }
 }

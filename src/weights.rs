@@ -1,6 +1,10 @@
 //! Syscall weights: how much each allowed syscall counts in the expected
-//! cost of a program. By default every allowed syscall of every personality
-//! counts 1; a caller who knows the tracee's profile passes its own.
+//! cost of a program. By default every allowed syscall of a personality
+//! counts the same: 1 for a personality without an nr_flag, 1/16 for one
+//! with a flag (x32). x32 shares its arch, and so its search tree, with
+//! x86_64; the kernel never caches it and few systems run it, so at equal
+//! weight its 500-odd numbers would cost every x86_64 syscall a comparison.
+//! A caller who knows the tracee's profile passes its own weights.
 //!
 //! Strategies see weights per decision interval, the only granularity they
 //! work at; selection sees them per syscall, through the emulator.
@@ -50,10 +54,14 @@ pub fn validate(pers: &[Personality], w: &SyscallWeights) -> Result<()> {
     Ok(())
 }
 
-/// The weight of syscall `i` of personality `p` (index into `pers`).
-pub fn syscall_weight(w: &SyscallWeights, p: usize, i: u32) -> f64 {
+/// Default weight of an allowed syscall of a personality with an nr_flag.
+pub const FLAGGED_WEIGHT: f64 = 1.0 / 16.0;
+
+/// The weight of syscall `i` of `pers[p]`.
+pub fn syscall_weight(w: &SyscallWeights, pers: &[Personality], p: usize, i: u32) -> f64 {
     match w.get(p) {
         Some(Some(w)) => w[i as usize],
+        _ if pers[p].nr_flag != 0 => FLAGGED_WEIGHT,
         _ => 1.0,
     }
 }
@@ -83,7 +91,7 @@ impl ArchWeights {
                             k += 1;
                         }
                         if !p.is_traced(i) {
-                            sums[k] += syscall_weight(w, pi, i);
+                            sums[k] += syscall_weight(w, pers, pi, i);
                         }
                     }
                 }
