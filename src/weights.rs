@@ -55,7 +55,7 @@ pub fn validate(pers: &[Personality], w: &SyscallWeights) -> Result<()> {
 }
 
 /// Default weight of an allowed syscall of a personality with an nr_flag.
-pub const FLAGGED_WEIGHT: f64 = 1.0 / 16.0;
+pub(crate) const FLAGGED_WEIGHT: f64 = 1.0 / 16.0;
 
 /// The weight of syscall `i` of `pers[p]`.
 pub fn syscall_weight(w: &SyscallWeights, pers: &[Personality], p: usize, i: u32) -> f64 {
