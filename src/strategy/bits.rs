@@ -31,11 +31,11 @@ pub fn build(d: &Decisions, g: &mut Graph) -> Result<NodeId> {
     let root = super::dispatch(d, g, |a, _, g| {
         let pieces = pieces(a);
         any_mask |= pieces.iter().any(|(_, l)| matches!(l, Leaf::Mask { .. }));
-        Ok(tree(&pieces, u32::MAX, g))
+        Ok(tree(&pieces, g))
     })?;
     if !any_mask {
         return Err(Error::Strategy(
-            "no block of 32 numbers holds two boundaries between two actions".into(),
+            "no block of 32 numbers holds three boundaries between two actions".into(),
         ));
     }
     // X = 1 << (nr & 31), then the arch dispatch (`root` starts with `ld arch`).
@@ -48,13 +48,14 @@ pub fn build(d: &Decisions, g: &mut Graph) -> Result<NodeId> {
 }
 
 /// The mask form of block `b`, if its numbers take at most two actions and
-/// it holds at least two boundaries (one boundary is one comparison anyway).
+/// it holds at least three boundaries: up to two, comparisons cost no more
+/// than the mask's two instructions.
 fn mask_of(ivs: &[Interval], b: u32) -> Option<Leaf> {
     let lo = b << 5;
     let hi = lo | 31;
     let first = ivs.partition_point(|iv| iv.hi < lo);
     let inside: Vec<&Interval> = ivs[first..].iter().take_while(|iv| iv.lo <= hi).collect();
-    if inside.len() < 3 {
+    if inside.len() < 4 {
         return None;
     }
     let clear = inside[0].action;
@@ -126,8 +127,8 @@ fn leaf(l: Leaf, g: &mut Graph) -> NodeId {
     }
 }
 
-/// Balanced search over pieces; `hi` is the last number of the last piece.
-fn tree(p: &[(u32, Leaf)], hi: u32, g: &mut Graph) -> NodeId {
+/// Balanced search over pieces.
+fn tree(p: &[(u32, Leaf)], g: &mut Graph) -> NodeId {
     match p {
         [(_, l)] => leaf(*l, g),
         [(_, a), (m, Leaf::Ret(b)), (n, c)] if *n == m + 1 && a == c => {
@@ -136,8 +137,8 @@ fn tree(p: &[(u32, Leaf)], hi: u32, g: &mut Graph) -> NodeId {
         }
         _ => {
             let mid = p.len() / 2;
-            let upper = tree(&p[mid..], hi, g);
-            let lower = tree(&p[..mid], p[mid].0 - 1, g);
+            let upper = tree(&p[mid..], g);
+            let lower = tree(&p[..mid], g);
             g.jge(p[mid].0, upper, lower)
         }
     }
