@@ -3,7 +3,7 @@
 
 use crate::assemble::assemble;
 use crate::bpf::*;
-use crate::emulate::{run, SeccompData};
+use crate::emulate::{check, const_allow, run, SeccompData};
 use crate::error::{Error, Result};
 use crate::peephole;
 use crate::program::Graph;
@@ -61,9 +61,17 @@ pub fn compile_weighted(
     let mut best: Option<(Score, Program)> = None;
     let mut errors = Vec::new();
     for s in candidates {
+        // Bits is never cacheable: under SPEED it cannot beat a program
+        // that is, so it is not even built.
+        if s == Strategy::Bits
+            && opts.objective == Objective::Speed
+            && best.as_ref().is_some_and(|(b, _)| b.cacheable)
+        {
+            continue;
+        }
         match build(s, &d, &w) {
             Ok(p) => {
-                let score = Score::measure(&p.insns, pers, weights, opts);
+                let score = Score::measure(&p, &d, &w, pers, weights, opts);
                 if best
                     .as_ref()
                     .is_none_or(|(b, _)| score.better_than(b, opts.objective))
@@ -76,6 +84,9 @@ pub fn compile_weighted(
         }
     }
     if let Some((_, p)) = best {
+        // Only the program returned needs the proof; a failure is a bug in
+        // the strategy, reported rather than worked around.
+        verify(&p.insns, &d).map_err(Error::Verify)?;
         return Ok(p);
     }
     // Nothing fits: "too large" says more than "this strategy cannot".
@@ -94,7 +105,10 @@ fn order_by_weight(d: &mut Decisions, w: &mut ArchWeights) {
     let mut order: Vec<usize> = (0..d.archs.len()).collect();
     order.sort_by(|&a, &b| w.arch_total(b).total_cmp(&w.arch_total(a)));
     d.archs = order.iter().map(|&i| d.archs[i].clone()).collect();
-    w.intervals = order.iter().map(|&i| w.intervals[i].clone()).collect();
+    let pick = |v: &Vec<Vec<f64>>| order.iter().map(|&i| v[i].clone()).collect();
+    w.intervals = pick(&w.intervals);
+    w.allowed = pick(&w.allowed);
+    w.native = order.iter().map(|&i| w.native[i].clone()).collect();
 }
 
 /// What selection compares.
@@ -109,25 +123,72 @@ struct Score {
 
 impl Score {
     fn measure(
+        p: &Program,
+        d: &Decisions,
+        w: &ArchWeights,
+        pers: &[Personality],
+        weights: &SyscallWeights,
+        opts: &Options,
+    ) -> Score {
+        if matches!(
+            p.strategy,
+            Strategy::Search | Strategy::Tree | Strategy::Linear
+        ) {
+            Score::by_interval(&p.insns, d, w, opts)
+        } else {
+            Score::by_syscall(&p.insns, pers, weights, opts)
+        }
+    }
+
+    /// For programs that compare `nr` only with interval boundaries, every
+    /// number of an interval takes the same path: one run per interval.
+    fn by_interval(prog: &[Insn], d: &Decisions, w: &ArchWeights, opts: &Options) -> Score {
+        let (mut num, mut den) = (0.0f64, 0.0f64);
+        let mut cacheable = opts.allowed_action == SECCOMP_RET_ALLOW;
+        for (ai, a) in d.archs.iter().enumerate() {
+            for (k, iv) in a.intervals.iter().enumerate() {
+                let wt = w.allowed[ai][k];
+                if wt > 0.0 {
+                    let r = run(prog, &SeccompData::new(a.arch, iv.lo));
+                    num += wt * r.executed as f64;
+                    den += wt;
+                }
+                if w.native[ai][k] && cacheable {
+                    cacheable = const_allow(prog, a.arch, iv.lo);
+                }
+            }
+        }
+        Score {
+            cacheable,
+            cost: if den > 0.0 { num / den } else { 0.0 },
+            len: prog.len(),
+        }
+    }
+
+    fn by_syscall(
         prog: &[Insn],
         pers: &[Personality],
         weights: &SyscallWeights,
         opts: &Options,
     ) -> Score {
-        let stats = Stats::measure(prog, Strategy::Auto, pers, opts);
         let (mut num, mut den) = (0.0f64, 0.0f64);
+        let mut cacheable = opts.allowed_action == SECCOMP_RET_ALLOW;
         for (pi, p) in pers.iter().enumerate() {
             for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
+                let nr = p.nr_flag | i;
                 let wt = weights::syscall_weight(weights, pers, pi, i);
                 if wt > 0.0 {
-                    let r = run(prog, &SeccompData::new(p.audit_arch, p.nr_flag | i));
+                    let r = run(prog, &SeccompData::new(p.audit_arch, nr));
                     num += wt * r.executed as f64;
                     den += wt;
+                }
+                if p.nr_flag == 0 && cacheable {
+                    cacheable = const_allow(prog, p.audit_arch, nr);
                 }
             }
         }
         Score {
-            cacheable: stats.all_cacheable,
+            cacheable,
             cost: if den > 0.0 { num / den } else { 0.0 },
             len: prog.len(),
         }
@@ -166,7 +227,8 @@ fn build(s: Strategy, d: &Decisions, w: &ArchWeights) -> Result<Program> {
     let root = strategy::build(s, d, w, &mut g)?;
     let insns = assemble(&g, root)?;
     let insns = peephole::optimize(insns, d);
-    verify(&insns, d).map_err(Error::Verify)?;
+    // The emulator that scores candidates runs checked programs only.
+    check(&insns).map_err(|e| Error::Verify(format!("kernel would reject it: {e}")))?;
     Ok(Program { insns, strategy: s })
 }
 
@@ -174,7 +236,7 @@ fn build(s: Strategy, d: &Decisions, w: &ArchWeights) -> Result<Program> {
 mod tests {
     use super::*;
     use crate::arch::*;
-    use crate::emulate::{run, SeccompData};
+    use crate::emulate::{check, const_allow, run, SeccompData};
 
     #[test]
     fn x86_trio_is_exact_on_every_boundary() {

@@ -69,38 +69,51 @@ pub fn syscall_weight(w: &SyscallWeights, pers: &[Personality], p: usize, i: u32
 /// Weights per interval of each arch of a `Decisions`, in its arch order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ArchWeights {
+    /// What strategies balance: the allowed weight, never below `EPSILON`.
     pub intervals: Vec<Vec<f64>>,
+    /// The exact allowed weight, for the expected cost.
+    pub allowed: Vec<Vec<f64>>,
+    /// Whether the interval holds an allowed syscall of a personality
+    /// without an nr_flag (one the kernel's cache must prove).
+    pub native: Vec<Vec<bool>>,
 }
 
 impl ArchWeights {
     pub fn new(d: &Decisions, pers: &[Personality], w: &SyscallWeights) -> ArchWeights {
-        let intervals = d
-            .archs
-            .iter()
-            .map(|a| {
-                let mut sums = vec![0.0f64; a.intervals.len()];
-                for (pi, p) in pers.iter().enumerate() {
-                    if p.audit_arch != a.arch || p.nsyscalls == 0 {
-                        continue;
+        let mut out = ArchWeights {
+            intervals: Vec::new(),
+            allowed: Vec::new(),
+            native: Vec::new(),
+        };
+        for a in &d.archs {
+            let mut sums = vec![0.0f64; a.intervals.len()];
+            let mut native = vec![false; a.intervals.len()];
+            for (pi, p) in pers.iter().enumerate() {
+                if p.audit_arch != a.arch || p.nsyscalls == 0 {
+                    continue;
+                }
+                // Numbers ascend, so the interval index only moves forward.
+                let mut k = a.index_of(p.nr_flag);
+                for i in 0..p.nsyscalls {
+                    let nr = p.nr_flag | i;
+                    while a.intervals[k].hi < nr {
+                        k += 1;
                     }
-                    // Numbers ascend, so the interval index only moves forward.
-                    let mut k = a.index_of(p.nr_flag);
-                    for i in 0..p.nsyscalls {
-                        let nr = p.nr_flag | i;
-                        while a.intervals[k].hi < nr {
-                            k += 1;
-                        }
-                        if !p.is_traced(i) {
-                            sums[k] += syscall_weight(w, pers, pi, i);
-                        }
+                    if !p.is_traced(i) {
+                        sums[k] += syscall_weight(w, pers, pi, i);
+                        native[k] |= p.nr_flag == 0;
                     }
                 }
-                sums.into_iter()
-                    .map(|s| if s > 0.0 { s } else { EPSILON })
-                    .collect()
-            })
-            .collect();
-        ArchWeights { intervals }
+            }
+            out.intervals.push(
+                sums.iter()
+                    .map(|&s| if s > 0.0 { s } else { EPSILON })
+                    .collect(),
+            );
+            out.allowed.push(sums);
+            out.native.push(native);
+        }
+        out
     }
 
     /// Total weight of arch `i`.
