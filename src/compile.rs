@@ -236,7 +236,6 @@ fn build(s: Strategy, d: &Decisions, w: &ArchWeights) -> Result<Program> {
 mod tests {
     use super::*;
     use crate::arch::*;
-    use crate::emulate::{check, const_allow, run, SeccompData};
 
     #[test]
     fn x86_trio_is_exact_on_every_boundary() {
@@ -329,5 +328,50 @@ mod tests {
         let prog = compile(&[p], &Options::default()).unwrap();
         assert_eq!(prog.strategy(), Strategy::Bits);
         assert!(prog.insns().len() < 20, "{}", prog.insns().len());
+    }
+
+    #[test]
+    fn cost_per_interval_is_cost_per_syscall_for_boundary_strategies() {
+        let mut x = 0x1234_5679u32;
+        for round in 0..30u32 {
+            let n = 100 + round * 13;
+            let bits: Vec<u8> = (0..n.div_ceil(8))
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    (x & (x >> 9)) as u8
+                })
+                .collect();
+            let pers = [
+                Personality {
+                    audit_arch: AUDIT_ARCH_X86_64,
+                    nr_flag: 0,
+                    traced: &bits,
+                    nsyscalls: n,
+                },
+                Personality {
+                    audit_arch: AUDIT_ARCH_X86_64,
+                    nr_flag: X32_SYSCALL_BIT,
+                    traced: &bits,
+                    nsyscalls: n / 2,
+                },
+            ];
+            let opts = Options::default();
+            let d = Decisions::new(&pers, &opts).unwrap();
+            let w = ArchWeights::new(&d, &pers, &[]);
+            for s in [Strategy::Search, Strategy::Tree, Strategy::Linear] {
+                let p = build(s, &d, &w).unwrap();
+                let a = Score::by_interval(&p.insns, &d, &w, &opts);
+                let b = Score::by_syscall(&p.insns, &pers, &[], &opts);
+                assert_eq!(a.cacheable, b.cacheable, "{s:?}");
+                assert!(
+                    (a.cost - b.cost).abs() < 1e-9,
+                    "{s:?}: {} vs {}",
+                    a.cost,
+                    b.cost
+                );
+            }
+        }
     }
 }
