@@ -57,10 +57,18 @@ impl Set {
     }
 
     fn union(&self, other: &Set) -> Set {
-        let mut all: Vec<(u32, u32)> = self.0.iter().chain(other.0.iter()).copied().collect();
-        all.sort_unstable();
-        let mut out = Set(Vec::with_capacity(all.len()));
-        for (lo, hi) in all {
+        // Both lists are sorted: merge them rather than sort the whole.
+        let (a, b) = (&self.0, &other.0);
+        let (mut i, mut j) = (0, 0);
+        let mut out = Set(Vec::with_capacity(a.len() + b.len()));
+        while i < a.len() || j < b.len() {
+            let take_a = j == b.len() || (i < a.len() && a[i] <= b[j]);
+            let (lo, hi) = if take_a { a[i] } else { b[j] };
+            if take_a {
+                i += 1;
+            } else {
+                j += 1;
+            }
             match out.0.last_mut() {
                 Some(last) if (lo as u64) <= last.1 as u64 + 1 => last.1 = last.1.max(hi),
                 _ => out.0.push((lo, hi)),
