@@ -324,9 +324,16 @@ mod tests {
                 "{s:?}"
             );
         }
-        // Every block is the same mask: one test behind the range checks.
+        // Every block is the same pattern: one test behind the range checks,
+        // a cacheable `jset` for SPEED.
         let prog = compile(&[p], &Options::default()).unwrap();
-        assert_eq!(prog.strategy(), Strategy::Bits);
+        assert_eq!(prog.strategy(), Strategy::Jset);
+        assert!(prog.insns().len() < 20, "{}", prog.insns().len());
+        let opts = Options {
+            objective: Objective::Size,
+            ..Options::default()
+        };
+        let prog = compile(&[p], &opts).unwrap();
         assert!(prog.insns().len() < 20, "{}", prog.insns().len());
     }
 

@@ -291,12 +291,37 @@ fn forced_strategies_work_or_say_why_not() {
             }
         }
     }
-    // One traced number: no block of 32 has two boundaries, bits has nothing to do.
+    // One traced number: no block of 32 has enough boundaries, the bit-level
+    // strategies have nothing to do.
     let sets = x86_sets(&["openat"]);
-    assert!(matches!(
-        compile(&sets.views(), &opts(Strategy::Bits, Objective::Size)),
-        Err(Error::Strategy(_))
-    ));
+    for s in [Strategy::Bits, Strategy::Jset] {
+        assert!(
+            matches!(
+                compile(&sets.views(), &opts(s, Objective::Size)),
+                Err(Error::Strategy(_))
+            ),
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
+fn jset_programs_are_cacheable_and_bits_programs_are_not() {
+    let mut seen = [false; 2];
+    for (name, sets) in all_sets() {
+        for (k, s) in [Strategy::Jset, Strategy::Bits].into_iter().enumerate() {
+            let Ok(prog) = compile(&sets.views(), &opts(s, Objective::Speed)) else {
+                continue;
+            };
+            seen[k] = true;
+            let p = sets.views()[0];
+            let all = (0..p.nsyscalls)
+                .filter(|&i| !p.is_traced(i))
+                .all(|i| const_allow(prog.insns(), X86_64, i));
+            assert_eq!(all, s == Strategy::Jset, "{name} {s:?}");
+        }
+    }
+    assert_eq!(seen, [true, true], "both strategies applied somewhere");
 }
 
 fn c_pers(sets: &X86Sets) -> Vec<tracefilter_personality> {
