@@ -2,7 +2,9 @@
 //! the shared library of this very build, with AddressSanitizer and UBSan
 //! where they work here, runs it, and requires it to finish cleanly.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 const SANITIZE: &[&str] = &[
@@ -10,52 +12,6 @@ const SANITIZE: &[&str] = &[
     "-fno-sanitize-recover=all",
     "-fno-omit-frame-pointer",
 ];
-
-/// The shared library built together with the rlib this test links. Cargo
-/// leaves it in `deps/` next to the test executable during `cargo test`
-/// (and copies it up a level only on `cargo build`), so that copy is never
-/// stale. If a cargo layout puts it elsewhere, build it.
-fn cdylib() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let deps = exe.parent().ok_or("test executable has no directory")?;
-    let in_deps = deps.join("libtracefilter.so");
-    if in_deps.exists() {
-        return Ok(in_deps);
-    }
-    let profile_dir = deps.parent().ok_or("deps directory has no parent")?;
-    let profile = profile_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or("cannot name the profile")?;
-    let target_dir = profile_dir.parent().ok_or("profile dir has no parent")?;
-    let cargo = option_env!("CARGO").unwrap_or("cargo");
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--lib", "--quiet", "--target-dir"])
-        .arg(target_dir);
-    match profile {
-        "debug" => {}
-        "release" => {
-            cmd.arg("--release");
-        }
-        other => {
-            cmd.args(["--profile", other]);
-        }
-    }
-    let out = cmd.output().map_err(|e| format!("running {cargo}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo build --lib failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let built = profile_dir.join("libtracefilter.so");
-    if built.exists() {
-        Ok(built)
-    } else {
-        Err(format!("{} missing after cargo build", built.display()))
-    }
-}
 
 /// `STATUS(name)` for every status constant the committed header defines,
 /// so the C program covers statuses added later without being edited.
@@ -121,7 +77,7 @@ fn c_program_exercises_the_whole_abi() {
         eprintln!("SKIP: no C compiler ({cc}) to build tests/c/abi.c");
         return;
     }
-    let lib = cdylib().unwrap_or_else(|e| panic!("no shared library to test: {e}"));
+    let lib = common::cdylib().unwrap_or_else(|e| panic!("no shared library to test: {e}"));
 
     let dir = std::env::temp_dir().join(format!("tracefilter-c-abi-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
