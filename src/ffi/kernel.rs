@@ -359,11 +359,14 @@ pub unsafe extern "C" fn tracefilter_protocol_step(
         let (mode, order, stop) = parse(mode, order, stop)?;
         let r = protocol::step(mode, order, stop, traced != 0)
             .ok_or(Error::InvalidArg("seccomp mode needs a known stop order"))?;
+        // PTRACE_* are c_uint in glibc's bindings, c_int elsewhere.
+        #[allow(clippy::unnecessary_cast)]
+        let request = match r.request {
+            Request::Cont => libc::PTRACE_CONT as u32,
+            Request::Syscall => libc::PTRACE_SYSCALL as u32,
+        };
         *out = tracefilter_resume {
-            request: match r.request {
-                Request::Cont => libc::PTRACE_CONT as u32,
-                Request::Syscall => libc::PTRACE_SYSCALL as u32,
-            },
+            request,
             decode_entry: r.decode_entry as u32,
         };
         Ok(())
