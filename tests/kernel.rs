@@ -879,3 +879,222 @@ fn protocol_step_checks_its_arguments() {
         TRACEFILTER_E_NULL
     );
 }
+
+/// What a test tracer saw of a whole traced process tree.
+#[derive(Debug, Default)]
+struct Trace {
+    /// Syscall numbers whose entry the protocol said to decode.
+    decoded: Vec<u64>,
+    /// Exits seen for decoded entries.
+    exits: usize,
+    /// Syscall numbers of PTRACE_EVENT_SECCOMP stops.
+    seccomp_stops: Vec<u64>,
+    /// Every stop, of any kind.
+    stops: usize,
+    report_status: c_int,
+}
+
+/// PTRACE_GET_SYSCALL_INFO: (op, nr); op 1 entry, 2 exit, 3 seccomp.
+fn syscall_info(pid: libc::pid_t) -> Option<(u8, u64)> {
+    let mut buf = [0u64; 16];
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GET_SYSCALL_INFO,
+            pid,
+            std::mem::size_of_val(&buf),
+            buf.as_mut_ptr(),
+        )
+    };
+    (r > 0).then(|| ((buf[0] & 0xff) as u8, buf[3]))
+}
+
+/// Traces `sh -c script` from fork to the end, following forks and execs,
+/// resuming at every stop as tracefilter_protocol_step says. With
+/// `filter`, the child installs `prog` before execve; the tracer learns the
+/// outcome from the report pipe at the exec stop and switches mode then.
+fn trace_tree(prog: &sock_fprog, filter: bool, order: u32, traced: &[u64]) -> Trace {
+    let sh = CString::new("/bin/sh").unwrap();
+    let c = CString::new("-c").unwrap();
+    let script = CString::new("uname >/dev/null; uname >/dev/null; (uname >/dev/null)").unwrap();
+    let argv = [sh.as_ptr(), c.as_ptr(), script.as_ptr(), std::ptr::null()];
+    let (rfd, wfd) = cloexec_pipe();
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        unsafe {
+            libc::close(rfd);
+            libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
+            libc::kill(libc::getpid(), libc::SIGSTOP);
+            if filter {
+                let mut r = new_report();
+                tracefilter_install(prog, 0, &mut r);
+                tracefilter_report_send(wfd, &r);
+            }
+            libc::execv(sh.as_ptr(), argv.as_ptr());
+            libc::_exit(97);
+        }
+    }
+    unsafe { libc::close(wfd) };
+    let mut t = Trace {
+        report_status: 1,
+        ..Trace::default()
+    };
+    let mut mode = TRACEFILTER_MODE_PTRACE; // until the report says otherwise
+    let rest = |mode| {
+        if mode == TRACEFILTER_MODE_SECCOMP {
+            libc::PTRACE_CONT
+        } else {
+            libc::PTRACE_SYSCALL
+        }
+    };
+    // Per tracee: the last resume request, and whether a decoded entry awaits its exit.
+    let mut state: std::collections::HashMap<libc::pid_t, (u32, bool)> = Default::default();
+    state.insert(pid, (libc::PTRACE_SYSCALL, false));
+    let opts = libc::PTRACE_O_TRACESYSGOOD
+        | libc::PTRACE_O_TRACESECCOMP
+        | libc::PTRACE_O_EXITKILL
+        | libc::PTRACE_O_TRACEFORK
+        | libc::PTRACE_O_TRACEVFORK
+        | libc::PTRACE_O_TRACECLONE
+        | libc::PTRACE_O_TRACEEXEC;
+    let mut first = true;
+    while !state.is_empty() {
+        let mut st = 0;
+        let p = unsafe { libc::waitpid(-1, &mut st, libc::__WALL) };
+        assert!(p > 0, "waitpid: errno {}", errno());
+        if libc::WIFEXITED(st) || libc::WIFSIGNALED(st) {
+            state.remove(&p);
+            continue;
+        }
+        t.stops += 1;
+        let (last, awaiting) = *state.entry(p).or_insert((rest(mode), false));
+        let sig = libc::WSTOPSIG(st);
+        let event = (st >> 16) & 0xff;
+        let mut inject = 0;
+        let stop = if sig == libc::SIGTRAP | 0x80 {
+            let (op, nr) = syscall_info(p).expect("PTRACE_GET_SYSCALL_INFO");
+            Some((
+                if op == 1 {
+                    TRACEFILTER_STOP_SYSCALL_ENTRY
+                } else {
+                    TRACEFILTER_STOP_SYSCALL_EXIT
+                },
+                nr,
+            ))
+        } else if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_SECCOMP {
+            let (op, nr) = syscall_info(p).expect("PTRACE_GET_SYSCALL_INFO");
+            assert_eq!(op, 3);
+            t.seccomp_stops.push(nr);
+            Some((TRACEFILTER_STOP_SECCOMP, nr))
+        } else {
+            if first && p == pid {
+                first = false;
+                assert_eq!(sig, libc::SIGSTOP);
+                assert_eq!(
+                    unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, p, 0, opts) },
+                    0
+                );
+            } else if sig == libc::SIGTRAP
+                && event == libc::PTRACE_EVENT_EXEC
+                && p == pid
+                && t.report_status == 1
+            {
+                // By now the child wrote its report or never will.
+                let mut r = new_report();
+                t.report_status = unsafe { tracefilter_report_receive(rfd, &mut r) };
+                if t.report_status == TRACEFILTER_OK && r.installed == 1 {
+                    mode = TRACEFILTER_MODE_SECCOMP;
+                }
+            } else if sig != libc::SIGTRAP && sig != libc::SIGSTOP {
+                inject = sig; // a real signal for the tracee
+            }
+            None
+        };
+        let req = match stop {
+            Some((kind, nr)) => {
+                let mut out = tracefilter_resume {
+                    request: 0,
+                    decode_entry: 0,
+                };
+                let is_traced = traced.contains(&nr) as c_int;
+                let s =
+                    unsafe { tracefilter_protocol_step(mode, order, kind, is_traced, &mut out) };
+                assert_eq!(s, TRACEFILTER_OK);
+                let mut awaiting = awaiting;
+                if out.decode_entry == 1 {
+                    assert!(!awaiting, "entry decoded twice");
+                    t.decoded.push(nr);
+                    awaiting = true;
+                } else if kind == TRACEFILTER_STOP_SYSCALL_EXIT && awaiting {
+                    t.exits += 1;
+                    awaiting = false;
+                }
+                state.insert(p, (out.request, awaiting));
+                out.request
+            }
+            // New tracees start at rest; event and signal stops keep the last request.
+            None if sig == libc::SIGSTOP && last == rest(mode) => rest(mode),
+            None => last,
+        };
+        unsafe { libc::ptrace(req, p, 0, inject) };
+    }
+    unsafe { libc::close(rfd) };
+    t
+}
+
+#[test]
+fn protocol_drives_a_tracer_to_the_same_syscalls_in_both_modes() {
+    skip_without_seccomp!();
+    if !kernel_at_least(5, 3) {
+        eprintln!("SKIP: PTRACE_GET_SYSCALL_INFO needs Linux 5.3");
+        return;
+    }
+    let _g = lock();
+    if !ptrace_works() {
+        eprintln!("SKIP: ptrace is not permitted here");
+        return;
+    }
+    let mut k = new_kernel();
+    assert_eq!(unsafe { tracefilter_probe(&mut k) }, TRACEFILTER_OK);
+    let traced = [libc::SYS_uname as u64, libc::SYS_getppid as u64];
+    let mut bits = vec![0u8; 128];
+    for nr in traced {
+        bits[nr as usize / 8] |= 1 << (nr % 8);
+    }
+    let pers = Personality {
+        audit_arch: NATIVE_ARCH,
+        nr_flag: 0,
+        traced: &bits,
+        nsyscalls: 1024,
+    };
+    let prog = compile(&[pers], &Options::default()).unwrap();
+    let p = as_fprog(&prog);
+    // The tracer runs in a child so that waitpid(-1) sees only its tracees.
+    let code = in_child(|| {
+        let with = trace_tree(&p, true, k.stop_order, &traced);
+        let without = trace_tree(&p, false, k.stop_order, &traced);
+        say(&format!(
+            "seccomp mode: {with:?}\nptrace mode: {without:?}\n"
+        ));
+        check!(with.report_status == TRACEFILTER_OK, 1);
+        check!(without.report_status == TRACEFILTER_E_NO_REPORT, 2);
+        let mut a = with.decoded.clone();
+        let mut b = without.decoded.clone();
+        a.sort();
+        b.sort();
+        // uname(1) three times, once in a subshell: across fork and execve.
+        check!(
+            a.iter().filter(|&&n| n == libc::SYS_uname as u64).count() >= 3,
+            3
+        );
+        check!(a == b, 4);
+        check!(with.exits == a.len() && without.exits == b.len(), 5);
+        // Seccomp stops only for traced syscalls, one per decoded entry.
+        check!(with.seccomp_stops.iter().all(|n| traced.contains(n)), 6);
+        check!(with.seccomp_stops.len() == a.len(), 7);
+        check!(without.seccomp_stops.is_empty(), 8);
+        check!(with.stops * 4 < without.stops, 9);
+        0
+    });
+    assert_eq!(code, 0);
+}
