@@ -163,30 +163,30 @@
  */
 #define TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS 2
 
-#define TRACEFILTER_MECHANISM_NONE (uint32_t)None
+#define TRACEFILTER_MECHANISM_NONE 0
 
 /**
  * seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)
  */
-#define TRACEFILTER_MECHANISM_SECCOMP (uint32_t)Seccomp
+#define TRACEFILTER_MECHANISM_SECCOMP 1
 
 /**
  * prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog), when seccomp(2) is ENOSYS
  */
-#define TRACEFILTER_MECHANISM_PRCTL (uint32_t)Prctl
+#define TRACEFILTER_MECHANISM_PRCTL 2
 
-#define TRACEFILTER_STEP_NONE (uint32_t)None
+#define TRACEFILTER_STEP_NONE 0
 
 /**
  * The arguments were refused before any syscall.
  */
-#define TRACEFILTER_STEP_ARGUMENTS (uint32_t)Arguments
+#define TRACEFILTER_STEP_ARGUMENTS 1
 
-#define TRACEFILTER_STEP_SECCOMP (uint32_t)Seccomp
+#define TRACEFILTER_STEP_SECCOMP 2
 
-#define TRACEFILTER_STEP_PRCTL (uint32_t)Prctl
+#define TRACEFILTER_STEP_PRCTL 3
 
-#define TRACEFILTER_STEP_NO_NEW_PRIVS (uint32_t)NoNewPrivs
+#define TRACEFILTER_STEP_NO_NEW_PRIVS 4
 
 #define TRACEFILTER_ORDER_UNKNOWN 0
 

@@ -29,18 +29,29 @@ const _: () = assert!(TRACEFILTER_INSTALL_SPEC_ALLOW == install::INSTALL_SPEC_AL
 const _: () =
     assert!(TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS == install::INSTALL_ALLOW_NO_NEW_PRIVS);
 
-pub const TRACEFILTER_MECHANISM_NONE: u32 = Mechanism::None as u32;
+pub const TRACEFILTER_MECHANISM_NONE: u32 = 0;
 /// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)
-pub const TRACEFILTER_MECHANISM_SECCOMP: u32 = Mechanism::Seccomp as u32;
+pub const TRACEFILTER_MECHANISM_SECCOMP: u32 = 1;
 /// prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog), when seccomp(2) is ENOSYS
-pub const TRACEFILTER_MECHANISM_PRCTL: u32 = Mechanism::Prctl as u32;
+pub const TRACEFILTER_MECHANISM_PRCTL: u32 = 2;
 
-pub const TRACEFILTER_STEP_NONE: u32 = Step::None as u32;
+pub const TRACEFILTER_STEP_NONE: u32 = 0;
 /// The arguments were refused before any syscall.
-pub const TRACEFILTER_STEP_ARGUMENTS: u32 = Step::Arguments as u32;
-pub const TRACEFILTER_STEP_SECCOMP: u32 = Step::Seccomp as u32;
-pub const TRACEFILTER_STEP_PRCTL: u32 = Step::Prctl as u32;
-pub const TRACEFILTER_STEP_NO_NEW_PRIVS: u32 = Step::NoNewPrivs as u32;
+pub const TRACEFILTER_STEP_ARGUMENTS: u32 = 1;
+pub const TRACEFILTER_STEP_SECCOMP: u32 = 2;
+pub const TRACEFILTER_STEP_PRCTL: u32 = 3;
+pub const TRACEFILTER_STEP_NO_NEW_PRIVS: u32 = 4;
+
+const _: () = assert!(
+    TRACEFILTER_MECHANISM_NONE == Mechanism::None as u32
+        && TRACEFILTER_MECHANISM_SECCOMP == Mechanism::Seccomp as u32
+        && TRACEFILTER_MECHANISM_PRCTL == Mechanism::Prctl as u32
+        && TRACEFILTER_STEP_NONE == Step::None as u32
+        && TRACEFILTER_STEP_ARGUMENTS == Step::Arguments as u32
+        && TRACEFILTER_STEP_SECCOMP == Step::Seccomp as u32
+        && TRACEFILTER_STEP_PRCTL == Step::Prctl as u32
+        && TRACEFILTER_STEP_NO_NEW_PRIVS == Step::NoNewPrivs as u32
+);
 
 pub const TRACEFILTER_ORDER_UNKNOWN: u32 = 0;
 /// Linux < 4.8: the seccomp stop comes before the syscall-entry stop.
@@ -359,11 +370,14 @@ pub unsafe extern "C" fn tracefilter_protocol_step(
         let (mode, order, stop) = parse(mode, order, stop)?;
         let r = protocol::step(mode, order, stop, traced != 0)
             .ok_or(Error::InvalidArg("seccomp mode needs a known stop order"))?;
+        // PTRACE_* are c_uint in glibc's bindings, c_int elsewhere.
+        #[allow(clippy::unnecessary_cast)]
+        let request = match r.request {
+            Request::Cont => libc::PTRACE_CONT as u32,
+            Request::Syscall => libc::PTRACE_SYSCALL as u32,
+        };
         *out = tracefilter_resume {
-            request: match r.request {
-                Request::Cont => libc::PTRACE_CONT as u32,
-                Request::Syscall => libc::PTRACE_SYSCALL as u32,
-            },
+            request,
             decode_entry: r.decode_entry as u32,
         };
         Ok(())
