@@ -2,7 +2,7 @@
 //! and the emulator and disassembler survive any instruction array.
 
 use proptest::prelude::*;
-use tracefilter::emulate::{check, const_allow, run, SeccompData};
+use tracefilter::emulate::{check, const_allow, run, run_cached, SeccompData};
 use tracefilter::{compile, disasm, Error, Insn, Objective, Options, Personality};
 
 const X86_64: u32 = 0xC000_003E;
@@ -217,6 +217,9 @@ proptest! {
                 if const_allow(&prog, arch, nr) {
                     prop_assert_eq!(r.action, ALLOW);
                 }
+                let (r2, cached) = run_cached(&prog, &SeccompData::new(arch, nr));
+                prop_assert_eq!(r2, r);
+                prop_assert_eq!(cached, const_allow(&prog, arch, nr));
                 prop_assert!(!listing.contains("invalid program"));
             }
             Err(_) => prop_assert!(listing.contains("; invalid program:")),
