@@ -17,10 +17,6 @@ CARGO    ?= cargo
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 LIB      := target/release/libtracefilter.so
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
-# tftrace needs the kernel-side API; skip it until the header has it.
-ifeq ($(shell grep -c tracefilter_install include/tracefilter.h),0)
-EXAMPLES := $(filter-out build/tftrace,$(EXAMPLES))
-endif
 
 .PHONY: all lib run test install uninstall clean FORCE
 
