@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -372,10 +371,14 @@ static void __attribute__((noreturn)) child(int cmd, int res, const struct varia
 
 	if (v->insns) {
 		struct sock_fprog prog = { .len = v->len, .filter = v->insns };
+		struct tracefilter_install_report r;
 
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
-			err = errno;
+		/* The library's install: seccomp(2) or prctl, NNP when needed. */
+		memset(&r, 0, sizeof(r));
+		r.struct_size = sizeof(r);
+		if (tracefilter_install(&prog, TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS, &r) !=
+		    TRACEFILTER_OK)
+			err = r.error ? r.error : EINVAL;
 	}
 	if (write_all(res, &err, sizeof(err)) || err)
 		_exit(1);

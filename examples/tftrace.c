@@ -208,6 +208,7 @@ static int syscall_stop(struct task *t, uint32_t stop)
 	struct tracefilter_resume r;
 	int st;
 
+	memset(&info, 0, sizeof(info)); /* for checkers that do not know this request */
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->pid, (void *)sizeof(info), &info) <= 0) {
 		if (errno == ESRCH)
 			return 0;
