@@ -70,6 +70,26 @@ else
 	skip "strace not installed: no reference to compare with"
 fi
 
+echo "tftrace: an install refused in the child falls back to plain ptrace with one warning"
+if [ "$(id -u)" -ne 0 ]; then
+	skip "not root: cannot stack the outer filters that make the install fail"
+elif ! have strace; then
+	skip "strace not installed: no reference to compare with"
+elif ! cc -O2 -o "$TMP/filter-stack" tests/c/filter-stack.c 2>"$TMP/err"; then
+	fail "tests/c/filter-stack.c does not build: $(head -n 3 "$TMP/err")"
+else
+	# Room for the probe's filter, not for the program: seccomp(2) says ENOMEM.
+	"$TMP/filter-stack" 10 "$TFTRACE" -o "$TMP/fb" -e trace=openat -- cat /etc/hostname \
+		>/dev/null 2>"$TMP/fb.err"
+	st=$?
+	check "exit status 0 (got $st)" [ "$st" -eq 0 ]
+	grep '^tftrace:' "$TMP/fb.err" >"$TMP/fb.warn"
+	check "exactly one warning line, naming the refusal: $(cat "$TMP/fb.warn")" \
+		sh -c "[ \$(wc -l <'$TMP/fb.warn') -eq 1 ] && grep -q 'not installed.*Cannot allocate memory' '$TMP/fb.warn'"
+	calls "$TMP/fb" >"$TMP/fb.calls"
+	same "$TMP/s.calls" "$TMP/fb.calls" "the fallback trace has strace's names and return values"
+fi
+
 echo "tftrace: exit status and death by signal are the tracee's"
 "$TFTRACE" -e trace=openat -- sh -c 'exit 3' >/dev/null 2>&1
 st=$?
