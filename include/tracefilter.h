@@ -248,34 +248,6 @@
 #define TRACEFILTER_STOP_SYSCALL_EXIT 3
 
 /**
- * Add SECCOMP_FILTER_FLAG_SPEC_ALLOW; dropped when the kernel refuses it.
- */
-#define INSTALL_SPEC_ALLOW 1
-
-/**
- * On EACCES, set no_new_privs and retry.
- */
-#define INSTALL_ALLOW_NO_NEW_PRIVS 2
-
-/**
- * Size of the report on the wire: the v1 C struct, native byte order.
- */
-#define WIRE_SIZE 32
-
-struct Kernel;
-
-/**
- * Where the seccomp stop falls relative to the syscall-entry stop.
- */
-struct Order;
-
-/**
- * What an install did. `status` is `TRACEFILTER_OK` exactly when the
- * filter is active.
- */
-struct Report;
-
-/**
  * A compiled, verified program (opaque).
  */
 struct tracefilter_program;
