@@ -77,7 +77,7 @@ bin="$work/bin"
 mkdir -p "$bin"
 gcc -O2 -Wall -Wextra $(pkg-config --cflags tracefilter) -o "$bin/tfcheck" "$here/tfcheck.c" \
 	$(pkg-config --libs tracefilter) -Wl,-rpath,"$prefix/lib"
-gcc -O2 -Wall -Wextra -o "$bin/seccomp_stack" "$here/seccomp_stack.c"
+gcc -O2 -Wall -Wextra -o "$bin/seccomp_stack" "$repo/tests/c/seccomp_stack.c"
 
 # ---------------------------------------------------------------- builds
 phase "patch, configure and build (patched; unpatched; patched without --with-tracefilter)"
