@@ -9,7 +9,8 @@
 //! `W` is a sum of non-negative weights, monotone and satisfying the
 //! quadrangle inequality, so the best root is monotone
 //! (`root(i, j-1) <= root(i, j) <= root(i+1, j)`, Knuth 1971 / Yao 1980) and
-//! the whole table costs O(n^2) time and O(n^2) memory for n intervals.
+//! the whole table costs O(n^2) time and O(n^2) memory for n intervals
+//! (12 bytes a cell of the upper triangle).
 //! One shape outside that recurrence is considered too: a single number
 //! between two runs of the same action costs one `jeq` for all three.
 //!
@@ -48,69 +49,77 @@ fn is_notch(ivs: &[Interval], i: usize) -> bool {
     b.lo == b.hi && a.action == c.action
 }
 
-/// Best cost and root for every `i <= j`, stored row by row in the upper
-/// triangle; a root flagged with `NOTCH` is the `jeq` shape.
+/// Best root for every `i <= j`, in the upper triangle packed row by row
+/// from the last row up; a root flagged with `NOTCH` is the `jeq` shape.
 struct Table {
     n: usize,
-    cost: Vec<f64>,
     root: Vec<u32>,
 }
 
 impl Table {
+    /// Where row `i` starts: rows `n-1 ..= i+1` come before it.
     fn at(&self, i: usize, j: usize) -> usize {
-        i * self.n + j
+        (self.n - 1 - i) * (self.n - i) / 2 + (j - i)
     }
 
-    fn cost(&self, i: usize, j: usize) -> f64 {
-        self.cost[self.at(i, j)]
-    }
-
+    /// Rows are filled bottom-up: row `i` reads only rows below it (by
+    /// column) and its own left part, so roots are pushed in order, the
+    /// current row's costs are one contiguous run and `c(r, j)` for the
+    /// candidate roots `r` is one contiguous run of column `j`.
     fn new(ivs: &[Interval], pre: &[f64]) -> Table {
         let n = ivs.len();
-        let mut t = Table {
-            n,
-            cost: vec![0.0; n * n],
-            root: vec![0; n * n],
-        };
-        for i in 0..n {
-            let at = t.at(i, i);
-            t.root[at] = i as u32;
-        }
-        for len in 2..=n {
-            for i in 0..=n - len {
-                let j = i + len - 1;
+        let cells = n * (n + 1) / 2;
+        // `col[j * (j + 1) / 2 + (j - i)] = c(i, j)`: column j from the
+        // diagonal up, so r ascending reads it backwards.
+        let mut col = vec![0.0f64; cells];
+        let mut root: Vec<u32> = Vec::with_capacity(cells);
+        let mut cur: Vec<f64> = Vec::with_capacity(n);
+        let mut below = 0;
+        for i in (0..n).rev() {
+            let row = root.len();
+            cur.clear();
+            cur.push(0.0);
+            root.push(i as u32);
+            // root(i, j - 1), unflagged.
+            let mut prev = i;
+            for j in i + 1..n {
                 let weight = pre[j + 1] - pre[i];
-                // Knuth's bounds; for len 2 the only root is j.
-                let lo = if len == 2 {
-                    j
+                // Knuth's bounds, root(i, j-1) <= r <= root(i+1, j); for
+                // two intervals the only root is j.
+                let (lo, hi) = if j == i + 1 {
+                    (j, j)
                 } else {
-                    ((t.root[t.at(i, j - 1)] & !NOTCH) as usize).max(i + 1)
+                    let lo = prev.max(i + 1);
+                    let up = (root[below + (j - i - 1)] & !NOTCH) as usize;
+                    (lo, up.clamp(lo, j))
                 };
-                let hi = if len == 2 {
-                    j
-                } else {
-                    ((t.root[t.at(i + 1, j)] & !NOTCH) as usize).clamp(lo, j)
-                };
+                // c(i, r - 1) + c(r, j) for r in lo..=hi; the first least wins.
+                let cj = j * (j + 1) / 2;
+                let left = &cur[lo - 1 - i..hi - i];
+                let right = &col[cj + (j - hi)..=cj + (j - lo)];
                 let (mut best, mut best_r) = (f64::INFINITY, j);
-                for r in lo..=hi {
-                    let c = t.cost(i, r - 1) + t.cost(r, j);
+                for (k, (a, b)) in left.iter().zip(right.iter().rev()).enumerate() {
+                    let c = a + b;
                     if c < best {
                         best = c;
-                        best_r = r;
+                        best_r = lo + k;
                     }
                 }
-                let at = t.at(i, j);
-                t.cost[at] = weight + best;
-                t.root[at] = best_r as u32;
+                let (mut cost, mut r) = (weight + best, best_r as u32);
+                prev = best_r;
                 // The `jeq` shape is flagged in the root; the bounds above
                 // read the split under the flag.
-                if len == 3 && is_notch(ivs, i) && weight < t.cost[at] {
-                    t.cost[at] = weight;
-                    t.root[at] = best_r as u32 | NOTCH;
+                if j == i + 2 && is_notch(ivs, i) && weight < cost {
+                    cost = weight;
+                    r |= NOTCH;
                 }
+                cur.push(cost);
+                col[cj + (j - i)] = cost;
+                root.push(r);
             }
+            below = row;
         }
-        t
+        Table { n, root }
     }
 }
 
