@@ -28,6 +28,17 @@ pub fn build(strategy: Strategy, d: &Decisions, w: &ArchWeights, g: &mut Graph) 
     }
 }
 
+/// For strategies whose shape follows from the intervals alone, a lower
+/// bound on the comparisons the numbers of each interval of `a` pass in
+/// the arch's body (exact for `Search`); `None` for the others.
+pub fn comparisons(strategy: Strategy, a: &ArchDecisions) -> Option<Vec<u32>> {
+    match strategy {
+        Strategy::Search => Some(search::comparisons(&a.intervals)),
+        Strategy::Linear => Some(linear::comparisons(a)),
+        _ => None,
+    }
+}
+
 /// `ld arch`, then one `jeq` per arch in the order of `d` (which puts the
 /// heaviest first), each leading to `ld nr` and the arch's body; any other
 /// arch falls through to its action. Identical bodies and returns are one

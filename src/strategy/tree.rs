@@ -82,8 +82,10 @@ impl Table {
             root.push(i as u32);
             // root(i, j - 1), unflagged.
             let mut prev = i;
+            let pre_i = pre[i];
+            let notch_at_i = i + 2 < n && is_notch(ivs, i);
             for j in i + 1..n {
-                let weight = pre[j + 1] - pre[i];
+                let weight = pre[j + 1] - pre_i;
                 // Knuth's bounds, root(i, j-1) <= r <= root(i+1, j); for
                 // two intervals the only root is j.
                 let (lo, hi) = if j == i + 1 {
@@ -91,30 +93,30 @@ impl Table {
                 } else {
                     let lo = prev.max(i + 1);
                     let up = (root[below + (j - i - 1)] & !NOTCH) as usize;
-                    (lo, up.clamp(lo, j))
+                    (lo, up.max(lo).min(j))
                 };
-                // c(i, r - 1) + c(r, j) for r in lo..=hi; the first least wins.
-                let cj = j * (j + 1) / 2;
-                let left = &cur[lo - 1 - i..hi - i];
-                let right = &col[cj + (j - hi)..=cj + (j - lo)];
-                let (mut best, mut best_r) = (f64::INFINITY, j);
-                for (k, (a, b)) in left.iter().zip(right.iter().rev()).enumerate() {
-                    let c = a + b;
+                // c(i, r - 1) + c(r, j) for r in lo..=hi; the first least
+                // wins. Column j runs from the diagonal up, so r ascending
+                // reads it backwards.
+                let cj = j * (j + 1) / 2 + j;
+                let (mut best, mut best_r) = (cur[lo - 1 - i] + col[cj - lo], lo);
+                for r in lo + 1..=hi {
+                    let c = cur[r - 1 - i] + col[cj - r];
                     if c < best {
                         best = c;
-                        best_r = lo + k;
+                        best_r = r;
                     }
                 }
                 let (mut cost, mut r) = (weight + best, best_r as u32);
                 prev = best_r;
                 // The `jeq` shape is flagged in the root; the bounds above
                 // read the split under the flag.
-                if j == i + 2 && is_notch(ivs, i) && weight < cost {
+                if j == i + 2 && notch_at_i && weight < cost {
                     cost = weight;
                     r |= NOTCH;
                 }
                 cur.push(cost);
-                col[cj + (j - i)] = cost;
+                col[cj - i] = cost;
                 root.push(r);
             }
             below = row;
