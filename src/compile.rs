@@ -54,10 +54,17 @@ pub fn compile_weighted(
     if !weights.is_empty() {
         order_by_weight(&mut d, &mut w);
     }
-    let candidates: Vec<Strategy> = match opts.strategy {
+    let mut candidates: Vec<Strategy> = match opts.strategy {
         Strategy::Auto => Strategy::ALL.to_vec(),
         forced => vec![forced],
     };
+    // Under SIZE the usually shortest go first, so that the length of the
+    // shortest so far rules out the comparison trees before they are
+    // built. Ties are still broken in the order of `Strategy::ALL`.
+    let rank = |s: Strategy| Strategy::ALL.iter().position(|&x| x == s);
+    if opts.objective == Objective::Size {
+        candidates.sort_by_key(|&s| !matches!(s, Strategy::Linear | Strategy::Bits));
+    }
     // Programs built, with their score once measured.
     let mut built: Vec<(Program, Option<Score>)> = Vec::new();
     let mut errors = Vec::new();
@@ -80,6 +87,13 @@ pub fn compile_weighted(
                 }
             }
         }
+        // Under SIZE, a strategy that cannot be as short loses.
+        if opts.objective == Objective::Size {
+            let shortest = built.iter().map(|(p, _)| p.insns.len()).min();
+            if shortest.is_some_and(|m| length_floor(s, &d).is_some_and(|f| f > m)) {
+                continue;
+            }
+        }
         match build(s, &d, &w) {
             Ok(p) => {
                 let score = (opts.objective == Objective::Speed && s == Strategy::Tree)
@@ -87,9 +101,12 @@ pub fn compile_weighted(
                 built.push((p, score));
             }
             Err(e @ Error::Verify(_)) => return Err(e),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push((rank(s), e)),
         }
     }
+    built.sort_by_key(|(p, _)| rank(p.strategy));
+    errors.sort_by_key(|(r, _)| *r);
+    let mut errors: Vec<Error> = errors.into_iter().map(|(_, e)| e).collect();
     // Under SIZE a longer program loses whatever it executes: the emulator
     // runs only for the lengths that tie.
     if opts.objective == Objective::Size {
@@ -180,6 +197,58 @@ fn cost_floor(s: Strategy, d: &Decisions, w: &ArchWeights) -> Option<f64> {
         }
     }
     Some(if den > 0.0 { num / den } else { 0.0 })
+}
+
+/// A lower bound on the length of the program of `s`, for the comparison
+/// trees (`Tree`, `Search`): every boundary inside an arch costs one
+/// comparison, but a `jeq` takes two when a single number sits between two
+/// runs of one action. Within an arch no two subtrees are alike (their
+/// constants differ), and every comparison is reached by numbers going
+/// either way, so the peephole decides none of them; only arches may share
+/// a body, hence the largest arch counts, then the arch dispatch and one
+/// return per action. `None` for the others.
+fn length_floor(s: Strategy, d: &Decisions) -> Option<usize> {
+    if !matches!(s, Strategy::Tree | Strategy::Search) {
+        return None;
+    }
+    let mut actions: Vec<u32> = vec![d.other_arch];
+    let mut body = 0;
+    let mut fall = Some(d.other_arch);
+    let mut jeqs = 0;
+    for a in d.archs.iter().rev() {
+        let ivs = &a.intervals;
+        for iv in ivs {
+            if !actions.contains(&iv.action) {
+                actions.push(iv.action);
+            }
+        }
+        match ivs.as_slice() {
+            [one] if Some(one.action) == fall => continue,
+            [_] => {}
+            _ => {
+                // Disjoint single-number notches, taken greedily from the
+                // left: as many as any tree can use.
+                let (mut notches, mut i) = (0, 0);
+                while i + 2 < ivs.len() {
+                    if ivs[i + 1].lo == ivs[i + 1].hi && ivs[i].action == ivs[i + 2].action {
+                        notches += 1;
+                        i += 3;
+                    } else {
+                        i += 1;
+                    }
+                }
+                // `ld nr` and the comparisons.
+                body = body.max(1 + ivs.len() - 1 - notches);
+            }
+        }
+        fall = None;
+        jeqs += 1;
+    }
+    if jeqs == 0 {
+        return Some(1);
+    }
+    // `ld arch`, the arch tests, the largest body, the returns.
+    Some(1 + jeqs + body + actions.len())
 }
 
 /// What selection compares.
@@ -548,6 +617,24 @@ mod tests {
     }
 
     #[test]
+    fn length_floor_bounds_the_comparison_trees() {
+        let mut tight = 0;
+        random_specs(|pers, opts| {
+            let d = Decisions::new(pers, opts).unwrap();
+            let w = ArchWeights::new(&d, pers, &[]);
+            for s in [Strategy::Tree, Strategy::Search] {
+                let p = build(s, &d, &w).unwrap();
+                let floor = length_floor(s, &d).unwrap();
+                assert!(floor <= p.insns.len(), "{s:?}: {floor} > {}", p.insns.len());
+                tight += usize::from(floor + 2 >= p.insns.len());
+            }
+            assert!(length_floor(Strategy::Bits, &d).is_none());
+        });
+        // Not vacuous: often within two instructions.
+        assert!(tight > 20, "{tight}");
+    }
+
+    #[test]
     fn skipping_by_cost_floor_changes_no_choice() {
         // Selection with every candidate built and scored, as before the
         // floor existed.
@@ -568,10 +655,13 @@ mod tests {
             best.unwrap().1
         }
         random_specs(|pers, opts| {
-            let p = compile(pers, opts).unwrap();
-            let q = exhaustive(pers, opts);
-            assert_eq!(p.strategy, q.strategy);
-            assert_eq!(p.insns, q.insns);
+            for objective in [Objective::Speed, Objective::Size] {
+                let opts = Options { objective, ..*opts };
+                let p = compile(pers, &opts).unwrap();
+                let q = exhaustive(pers, &opts);
+                assert_eq!(p.strategy, q.strategy, "{objective:?}");
+                assert_eq!(p.insns, q.insns, "{objective:?}");
+            }
         });
     }
 
