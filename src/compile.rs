@@ -114,17 +114,23 @@ pub fn compile_weighted(
             built.retain(|(p, _)| p.insns.len() == min);
         }
     }
-    let mut best: Option<(Score, Program)> = None;
+    // A lone candidate needs no score.
+    let mut best: Option<Program> = None;
+    if built.len() == 1 {
+        best = built.pop().map(|(p, _)| p);
+    }
+    let mut best_score: Option<Score> = None;
     for (p, score) in built {
         let score = score.unwrap_or_else(|| Score::measure(&p, &d, &w, pers, weights, opts));
-        if best
+        if best_score
             .as_ref()
-            .is_none_or(|(b, _)| score.better_than(b, opts.objective))
+            .is_none_or(|b| score.better_than(b, opts.objective))
         {
-            best = Some((score, p));
+            best_score = Some(score);
+            best = Some(p);
         }
     }
-    if let Some((_, p)) = best {
+    if let Some(p) = best {
         // Only the program returned needs the proof; a failure is a bug in
         // the strategy, reported rather than worked around.
         verify(&p.insns, &d).map_err(Error::Verify)?;

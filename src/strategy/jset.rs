@@ -14,7 +14,7 @@
 
 use crate::bpf::*;
 use crate::error::{Error, Result};
-use crate::program::{Graph, Node, NodeId};
+use crate::program::{Graph, NodeId};
 use crate::set::{ArchDecisions, Decisions, Interval};
 use crate::weights::ArchWeights;
 
@@ -57,26 +57,52 @@ fn diagram(ivs: &[Interval], lo: u32, bits: u32, g: &mut Graph) -> NodeId {
     g.jump(BPF_JMP | BPF_JSET | BPF_K, half, upper, lower)
 }
 
-/// Tests in the diagram of a block, built apart to count them.
+/// Tests in the diagram of a block, counted as [`diagram`] would build
+/// them: a test whose outcomes agree is not made, identical tests are one.
 fn diagram_tests(ivs: &[Interval], lo: u32) -> usize {
-    let mut scratch = Graph::new();
-    diagram(ivs, lo, BLOCK_BITS, &mut scratch);
-    (0..scratch.len() as NodeId)
-        .filter(|&n| matches!(scratch.node(n), Node::Jump { .. }))
-        .count()
+    /// A sub-diagram: a return (`action | RET`) or a test's index.
+    const RET: u64 = 1 << 32;
+    fn walk(ivs: &[Interval], lo: u32, bits: u32, tests: &mut Vec<(u32, u64, u64)>) -> u64 {
+        let hi = lo + ((1u64 << bits) - 1) as u32;
+        let i = ivs.partition_point(|iv| iv.hi < lo);
+        if ivs[i].hi >= hi {
+            return ivs[i].action as u64 | RET;
+        }
+        let half = 1u32 << (bits - 1);
+        let upper = walk(ivs, lo + half, bits - 1, tests);
+        let lower = walk(ivs, lo, bits - 1, tests);
+        if upper == lower {
+            return upper;
+        }
+        let t = (half, upper, lower);
+        match tests.iter().position(|&x| x == t) {
+            Some(k) => k as u64,
+            None => {
+                tests.push(t);
+                (tests.len() - 1) as u64
+            }
+        }
+    }
+    let mut tests = Vec::new();
+    walk(ivs, lo, BLOCK_BITS, &mut tests);
+    tests.len()
 }
 
-/// The actions of the block starting at `lo`.
-fn pattern(ivs: &[Interval], lo: u32) -> Vec<u32> {
-    let mut i = ivs.partition_point(|iv| iv.hi < lo);
-    (lo..lo + BLOCK)
-        .map(|nr| {
-            while ivs[i].hi < nr {
-                i += 1;
-            }
-            ivs[i].action
-        })
-        .collect()
+/// Whether the blocks starting at `a` and `b` have the same actions.
+fn same_pattern(ivs: &[Interval], a: u32, b: u32) -> bool {
+    let (mut i, mut j) = (
+        ivs.partition_point(|iv| iv.hi < a),
+        ivs.partition_point(|iv| iv.hi < b),
+    );
+    (0..BLOCK).all(|off| {
+        while ivs[i].hi < a + off {
+            i += 1;
+        }
+        while ivs[j].hi < b + off {
+            j += 1;
+        }
+        ivs[i].action == ivs[j].action
+    })
 }
 
 fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf)> {
@@ -108,7 +134,7 @@ fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf)> {
             // reads only the low bits.
             let same = match out.last() {
                 Some(&(_, Leaf::Block(prev))) => {
-                    prev as u64 + BLOCK as u64 <= x && pattern(ivs, prev) == pattern(ivs, x as u32)
+                    prev as u64 + BLOCK as u64 <= x && same_pattern(ivs, prev, x as u32)
                 }
                 _ => false,
             };
@@ -149,6 +175,56 @@ fn tree(a: &ArchDecisions, p: &[(u32, Leaf)], g: &mut Graph) -> NodeId {
             let upper = tree(a, &p[mid..], g);
             let lower = tree(a, &p[..mid], g);
             g.jge(p[mid].0, upper, lower)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::Node;
+
+    #[test]
+    fn test_count_is_the_built_diagram() {
+        let mut x = 0x2545_f491u32;
+        for _ in 0..500 {
+            // Random runs over 0..256 with up to three actions.
+            let mut ivs = Vec::new();
+            let mut lo = 0u32;
+            while lo < 256 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let hi = (lo + x % 9).min(255);
+                let action = x >> 20 & 3;
+                match ivs.last_mut() {
+                    Some(Interval {
+                        hi: h, action: a, ..
+                    }) if *a == action => *h = hi,
+                    _ => ivs.push(Interval { lo, hi, action }),
+                }
+                lo = hi + 1;
+            }
+            ivs.push(Interval {
+                lo: 256,
+                hi: u32::MAX,
+                action: 9,
+            });
+            for block in 0..8 {
+                let mut g = Graph::new();
+                diagram(&ivs, block * BLOCK, BLOCK_BITS, &mut g);
+                let built = (0..g.len() as NodeId)
+                    .filter(|&n| matches!(g.node(n), Node::Jump { .. }))
+                    .count();
+                assert_eq!(diagram_tests(&ivs, block * BLOCK), built);
+                assert_eq!(
+                    same_pattern(&ivs, 0, block * BLOCK),
+                    (0..BLOCK).all(|o| {
+                        let at = |nr| ivs.iter().find(|iv| iv.hi >= nr).unwrap().action;
+                        at(o) == at(block * BLOCK + o)
+                    })
+                );
+            }
         }
     }
 }
