@@ -179,6 +179,46 @@ fn tree(a: &ArchDecisions, p: &[(u32, Leaf)], g: &mut Graph) -> NodeId {
     }
 }
 
+/// A lower bound on the comparisons each interval's numbers pass: the
+/// depth in the search over pieces of the shallowest piece it meets (the
+/// diagrams below count nothing). No search comparison can be dropped: each
+/// splits the pieces below it, and identical pieces side by side are one.
+pub fn comparisons(a: &ArchDecisions) -> Vec<u32> {
+    fn walk(p: &[(u32, Leaf)], depth: u32, out: &mut Vec<u32>) {
+        match p {
+            [_] => out.push(depth),
+            [(_, Leaf::Ret(x)), (m, Leaf::Ret(_)), (n, Leaf::Ret(z))] if *n == m + 1 && x == z => {
+                out.extend_from_slice(&[depth + 1; 3]);
+            }
+            _ => {
+                let mid = p.len() / 2;
+                walk(&p[..mid], depth + 1, out);
+                walk(&p[mid..], depth + 1, out);
+            }
+        }
+    }
+    let p = pieces(a);
+    let mut depth = Vec::with_capacity(p.len());
+    walk(&p, 0, &mut depth);
+    let mut k = 0;
+    a.intervals
+        .iter()
+        .map(|iv| {
+            // Pieces are ascending by first number and cover everything.
+            while k + 1 < p.len() && p[k + 1].0 <= iv.lo {
+                k += 1;
+            }
+            let mut least = depth[k];
+            let mut j = k + 1;
+            while j < p.len() && p[j].0 <= iv.hi {
+                least = least.min(depth[j]);
+                j += 1;
+            }
+            least
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,11 +30,13 @@ pub fn build(strategy: Strategy, d: &Decisions, w: &ArchWeights, g: &mut Graph) 
 
 /// For strategies whose shape follows from the intervals alone, a lower
 /// bound on the comparisons the numbers of each interval of `a` pass in
-/// the arch's body (exact for `Search`); `None` for the others.
+/// the arch's body (exact for `Search`); `None` for the others. A body
+/// never shrinks to a return unless the arch has a single interval.
 pub fn comparisons(strategy: Strategy, a: &ArchDecisions) -> Option<Vec<u32>> {
     match strategy {
         Strategy::Search => Some(search::comparisons(&a.intervals)),
         Strategy::Linear => Some(linear::comparisons(a)),
+        Strategy::Jset => Some(jset::comparisons(a)),
         _ => None,
     }
 }
