@@ -69,60 +69,73 @@ impl Table {
     fn new(ivs: &[Interval], pre: &[f64]) -> Table {
         let n = ivs.len();
         let cells = n * (n + 1) / 2;
-        // `col[j * (j + 1) / 2 + (j - i)] = c(i, j)`: column j from the
-        // diagonal up, so r ascending reads it backwards.
+        // `col[j * (j + 3) / 2 - i] = c(i, j)`: column j from the diagonal
+        // up, so r ascending reads it backwards.
         let mut col = vec![0.0f64; cells];
-        let mut root: Vec<u32> = Vec::with_capacity(cells);
-        let mut cur: Vec<f64> = Vec::with_capacity(n);
-        let mut below = 0;
-        for i in (0..n).rev() {
-            let row = root.len();
-            cur.clear();
-            cur.push(0.0);
-            root.push(i as u32);
+        let mut root = vec![0u32; cells];
+        let mut cur = vec![0.0f64; n];
+        root[0] = (n - 1) as u32;
+        // Where row i + 1 starts in `root`, and where row i starts.
+        let (mut below, mut row) = (0, 1);
+        for i in (0..n - 1).rev() {
+            let width = n - i;
+            let (done, rest) = root.split_at_mut(row);
+            let up_row = &done[below..];
+            let this = &mut rest[..width];
+            let cur = &mut cur[..width];
+            let pre_i = pre[i];
+            let notch_at_i = is_notch_at(ivs, i);
+            this[0] = i as u32;
+            cur[0] = 0.0;
             // root(i, j - 1), unflagged.
             let mut prev = i;
-            let pre_i = pre[i];
-            let notch_at_i = i + 2 < n && is_notch(ivs, i);
-            for j in i + 1..n {
+            // j * (j + 3) / 2, so that `col[cj - r] = c(r, j)`.
+            let mut cj = i * (i + 3) / 2;
+            for d in 1..width {
+                let j = i + d;
+                cj += j + 1;
                 let weight = pre[j + 1] - pre_i;
                 // Knuth's bounds, root(i, j-1) <= r <= root(i+1, j); for
                 // two intervals the only root is j.
-                let (lo, hi) = if j == i + 1 {
+                let (lo, hi) = if d == 1 {
                     (j, j)
                 } else {
                     let lo = prev.max(i + 1);
-                    let up = (root[below + (j - i - 1)] & !NOTCH) as usize;
-                    (lo, up.max(lo).min(j))
+                    (lo, ((up_row[d - 1] & !NOTCH) as usize).clamp(lo, j))
                 };
-                // c(i, r - 1) + c(r, j) for r in lo..=hi; the first least
-                // wins. Column j runs from the diagonal up, so r ascending
-                // reads it backwards.
-                let cj = j * (j + 1) / 2 + j;
+                // c(i, r - 1) + c(r, j) for r in lo..=hi; the first least wins.
                 let (mut best, mut best_r) = (cur[lo - 1 - i] + col[cj - lo], lo);
-                for r in lo + 1..=hi {
+                let mut r = lo + 1;
+                while r <= hi {
                     let c = cur[r - 1 - i] + col[cj - r];
                     if c < best {
                         best = c;
                         best_r = r;
                     }
+                    r += 1;
                 }
-                let (mut cost, mut r) = (weight + best, best_r as u32);
+                let (mut cost, mut flagged) = (weight + best, best_r as u32);
                 prev = best_r;
                 // The `jeq` shape is flagged in the root; the bounds above
                 // read the split under the flag.
-                if j == i + 2 && notch_at_i && weight < cost {
+                if d == 2 && notch_at_i && weight < cost {
                     cost = weight;
-                    r |= NOTCH;
+                    flagged |= NOTCH;
                 }
-                cur.push(cost);
+                cur[d] = cost;
                 col[cj - i] = cost;
-                root.push(r);
+                this[d] = flagged;
             }
             below = row;
+            row += width;
         }
         Table { n, root }
     }
+}
+
+/// `is_notch` where there is a triple at `i`.
+fn is_notch_at(ivs: &[Interval], i: usize) -> bool {
+    i + 2 < ivs.len() && is_notch(ivs, i)
 }
 
 /// High bit of a root: this triple is one `jeq`.
