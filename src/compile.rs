@@ -206,19 +206,21 @@ fn cost_floor(s: Strategy, d: &Decisions, w: &ArchWeights) -> Option<f64> {
 }
 
 /// A lower bound on the length of the program of `s`, for the comparison
-/// trees (`Tree`, `Search`): every boundary inside an arch costs one
-/// comparison, but a `jeq` takes two when a single number sits between two
-/// runs of one action. Within an arch no two subtrees are alike (their
-/// constants differ), and every comparison is reached by numbers going
-/// either way, so the peephole decides none of them; only arches may share
-/// a body, hence the largest arch counts, then the arch dispatch and one
-/// return per action. `None` for the others.
+/// trees (`Tree`, `Search`). In an arch with n intervals the tree has
+/// n - 1 comparisons, one a boundary, less one for each `jeq` that takes
+/// two boundaries around a single number between two runs of one action.
+/// Within an arch every comparison has its own constant; arches may share
+/// a subtree, but a shared comparison has a constant that is a boundary of
+/// each arch sharing it. Every comparison is reached by numbers going
+/// either way, so the peephole decides none of them. Then the arch
+/// dispatch, one `ld nr` and one return per action. `None` for the others.
 fn length_floor(s: Strategy, d: &Decisions) -> Option<usize> {
     if !matches!(s, Strategy::Tree | Strategy::Search) {
         return None;
     }
     let mut actions: Vec<u32> = vec![d.other_arch];
-    let mut body = 0;
+    let mut comparisons = 0;
+    let mut boundaries: Vec<u32> = Vec::new();
     let mut fall = Some(d.other_arch);
     let mut jeqs = 0;
     for a in d.archs.iter().rev() {
@@ -243,8 +245,8 @@ fn length_floor(s: Strategy, d: &Decisions) -> Option<usize> {
                         i += 1;
                     }
                 }
-                // `ld nr` and the comparisons.
-                body = body.max(1 + ivs.len() - 1 - notches);
+                comparisons += ivs.len() - 1 - notches;
+                boundaries.extend(ivs[1..].iter().map(|iv| iv.lo));
             }
         }
         fall = None;
@@ -253,8 +255,14 @@ fn length_floor(s: Strategy, d: &Decisions) -> Option<usize> {
     if jeqs == 0 {
         return Some(1);
     }
-    // `ld arch`, the arch tests, the largest body, the returns.
-    Some(1 + jeqs + body + actions.len())
+    // At most one comparison per repeat of a boundary value is shared.
+    let total = boundaries.len();
+    boundaries.sort_unstable();
+    boundaries.dedup();
+    let shared = total - boundaries.len();
+    let ld_nr = usize::from(total > 0);
+    // `ld arch`, the arch tests, `ld nr`, the comparisons, the returns.
+    Some((1 + jeqs + ld_nr + comparisons + actions.len()).saturating_sub(shared))
 }
 
 /// What selection compares.
