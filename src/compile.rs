@@ -205,21 +205,23 @@ fn cost_floor(s: Strategy, d: &Decisions, w: &ArchWeights) -> Option<f64> {
     Some(if den > 0.0 { num / den } else { 0.0 })
 }
 
-/// A lower bound on the length of the program of `s`, for the comparison
-/// trees (`Tree`, `Search`). In an arch with n intervals the tree has
-/// n - 1 comparisons, one a boundary, less one for each `jeq` that takes
-/// two boundaries around a single number between two runs of one action.
+/// A lower bound on the length of the program of `s`, for the strategies
+/// that search by comparisons (`Tree`, `Search`, and `Jset` over its
+/// pieces). In an arch with n intervals (pieces) the search has n - 1
+/// comparisons, one a boundary, less one for each `jeq` that takes two
+/// boundaries around a single number between two runs of one action.
 /// Within an arch every comparison has its own constant; arches may share
 /// a subtree, but a shared comparison has a constant that is a boundary of
 /// each arch sharing it. Every comparison is reached by numbers going
-/// either way, so the peephole decides none of them. Then the arch
-/// dispatch, one `ld nr` and one return per action. `None` for the others.
+/// either way, so the peephole decides none of them. Then the `jset`s of
+/// the diagrams (at least one, shared or not), the arch dispatch, one
+/// `ld nr` and one return per action. `None` for the others.
 fn length_floor(s: Strategy, d: &Decisions) -> Option<usize> {
-    if !matches!(s, Strategy::Tree | Strategy::Search) {
+    if !matches!(s, Strategy::Tree | Strategy::Search | Strategy::Jset) {
         return None;
     }
     let mut actions: Vec<u32> = vec![d.other_arch];
-    let mut comparisons = 0;
+    let (mut comparisons, mut other_tests) = (0, 0);
     let mut boundaries: Vec<u32> = Vec::new();
     let mut fall = Some(d.other_arch);
     let mut jeqs = 0;
@@ -234,19 +236,10 @@ fn length_floor(s: Strategy, d: &Decisions) -> Option<usize> {
             [one] if Some(one.action) == fall => continue,
             [_] => {}
             _ => {
-                // Disjoint single-number notches, taken greedily from the
-                // left: as many as any tree can use.
-                let (mut notches, mut i) = (0, 0);
-                while i + 2 < ivs.len() {
-                    if ivs[i + 1].lo == ivs[i + 1].hi && ivs[i].action == ivs[i + 2].action {
-                        notches += 1;
-                        i += 3;
-                    } else {
-                        i += 1;
-                    }
-                }
-                comparisons += ivs.len() - 1 - notches;
-                boundaries.extend(ivs[1..].iter().map(|iv| iv.lo));
+                let (n, constants, other) = strategy::search_shape(s, a)?;
+                comparisons += n;
+                boundaries.extend(constants);
+                other_tests = other_tests.max(other);
             }
         }
         fall = None;
@@ -261,8 +254,9 @@ fn length_floor(s: Strategy, d: &Decisions) -> Option<usize> {
     boundaries.dedup();
     let shared = total - boundaries.len();
     let ld_nr = usize::from(total > 0);
-    // `ld arch`, the arch tests, `ld nr`, the comparisons, the returns.
-    Some((1 + jeqs + ld_nr + comparisons + actions.len()).saturating_sub(shared))
+    // `ld arch`, the arch tests, `ld nr`, the comparisons, the other
+    // tests, the returns.
+    Some((1 + jeqs + ld_nr + comparisons + other_tests + actions.len()).saturating_sub(shared))
 }
 
 /// What selection compares.
@@ -639,8 +633,11 @@ mod tests {
         random_specs(|pers, opts| {
             let d = Decisions::new(pers, opts).unwrap();
             let w = ArchWeights::new(&d, pers, &[]);
-            for s in [Strategy::Tree, Strategy::Search] {
-                let p = build(s, &d, &w).unwrap();
+            for s in [Strategy::Tree, Strategy::Search, Strategy::Jset] {
+                let Ok(p) = build(s, &d, &w) else {
+                    assert_eq!(s, Strategy::Jset);
+                    continue;
+                };
                 let floor = length_floor(s, &d).unwrap();
                 assert!(floor <= p.insns.len(), "{s:?}: {floor} > {}", p.insns.len());
                 tight += usize::from(floor + 2 >= p.insns.len());

@@ -219,6 +219,30 @@ pub fn comparisons(a: &ArchDecisions) -> Vec<u32> {
         .collect()
 }
 
+/// For a floor on the length: the comparisons of the search over pieces
+/// (one a piece boundary, less one for each `jeq` that takes two, counted
+/// greedily as a maximum), their constants, and whether a block needs a
+/// diagram (then at least one `jset` somewhere).
+pub fn search_shape(a: &ArchDecisions) -> (usize, Vec<u32>, bool) {
+    let p = pieces(a);
+    let (mut notches, mut i) = (0, 0);
+    while i + 2 < p.len() {
+        match (p[i], p[i + 1], p[i + 2]) {
+            ((_, Leaf::Ret(x)), (m, Leaf::Ret(_)), (n, Leaf::Ret(z))) if n == m + 1 && x == z => {
+                notches += 1;
+                i += 3;
+            }
+            _ => i += 1,
+        }
+    }
+    let blocks = p.iter().any(|(_, l)| matches!(l, Leaf::Block(_)));
+    (
+        p.len() - 1 - notches,
+        p[1..].iter().map(|(lo, _)| *lo).collect(),
+        blocks,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
