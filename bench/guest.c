@@ -1,0 +1,322 @@
+/*
+ * guest: the measuring and checking program of the performance report.
+ * It runs on the build machine (bench/run.sh) and, statically linked, inside
+ * the QEMU guests of bench/qemu.sh, so it depends on nothing but libc.
+ *
+ *   guest cost [--nr N] [--rounds R] [--batch B] LABEL=SPEC...
+ *       SPEC is "none", "floor" (one `ret ALLOW`) or a file holding a raw
+ *       struct sock_filter array. One long-lived child per SPEC installs its
+ *       filter, then the children run B calls of syscall N (default getppid,
+ *       called with arguments -1, 0, 0) in turn, R rounds. Prints per SPEC
+ *       "cost LABEL NS_PER_CALL RATIO MIN_RATIO MAX_RATIO": the median per-call
+ *       time and the median, min and max of the per-round ratios to "floor"
+ *       (so one SPEC must be floor). Under QEMU with -icount shift=0 one ns is
+ *       one guest instruction: the figures are exact instruction counts.
+ *
+ *   guest checks [--trace-nr N] PROGRAM
+ *       Kernel-side facts: filter mode, RET_TRACE availability, the known
+ *       install flags, and that a syscall PROGRAM traces returns ENOSYS when
+ *       no tracer is attached (N, default openat, must be traced by PROGRAM).
+ *       Prints "check NAME VALUE" lines.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SPECS 32
+
+struct spec {
+	const char *label;
+	struct sock_fprog prog; /* len 0: no filter */
+	pid_t pid;
+	int cmd, res;		/* pipes to and from the child */
+	double *per_call;	/* ns per call, one per round */
+	double *ratio;
+};
+
+static struct sock_filter floor_insn = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+
+static void die(const char *what)
+{
+	fprintf(stderr, "guest: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int load_file(const char *path, struct sock_fprog *prog)
+{
+	FILE *f = fopen(path, "rb");
+	struct sock_filter *buf;
+	long size;
+
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	if (size <= 0 || size % sizeof(struct sock_filter) || size / 8 > BPF_MAXINSNS) {
+		fclose(f);
+		errno = EINVAL;
+		return -1;
+	}
+	buf = malloc(size);
+	if (!buf || fread(buf, 1, size, f) != (size_t)size) {
+		fclose(f);
+		errno = EIO;
+		return -1;
+	}
+	fclose(f);
+	prog->len = size / sizeof(struct sock_filter);
+	prog->filter = buf;
+	return 0;
+}
+
+static int install(const struct sock_fprog *prog)
+{
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) == 0)
+		return 0;
+	if (errno != EACCES)
+		return -1;
+	/* Without CAP_SYS_ADMIN the kernel wants no_new_privs first. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static void child(struct spec *s, long nr, long batch)
+{
+	char c;
+
+	if (s->prog.len && install(&s->prog)) {
+		fprintf(stderr, "guest: install %s: %s\n", s->label, strerror(errno));
+		_exit(1);
+	}
+	while (read(s->cmd, &c, 1) == 1 && c == 'g') {
+		uint64_t t0 = now_ns(), dt;
+
+		for (long i = 0; i < batch; i++)
+			syscall(nr, -1L, 0L, 0L);
+		dt = now_ns() - t0;
+		if (write(s->res, &dt, sizeof(dt)) != sizeof(dt))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int cost(int argc, char **argv)
+{
+	struct spec specs[MAX_SPECS];
+	long nr = SYS_getppid, rounds = 200, batch = 10000;
+	int n = 0, floor_i = -1;
+
+	for (int i = 0; i < argc; i++) {
+		char *eq;
+
+		if (!strcmp(argv[i], "--nr") && i + 1 < argc)
+			nr = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+			batch = atol(argv[++i]);
+		else if ((eq = strchr(argv[i], '=')) && n < MAX_SPECS) {
+			struct spec *s = &specs[n];
+
+			*eq = 0;
+			memset(s, 0, sizeof(*s));
+			s->label = argv[i];
+			if (!strcmp(eq + 1, "floor")) {
+				s->prog.len = 1;
+				s->prog.filter = &floor_insn;
+				floor_i = n;
+			} else if (strcmp(eq + 1, "none") && load_file(eq + 1, &s->prog)) {
+				die(eq + 1);
+			}
+			n++;
+		} else {
+			fprintf(stderr, "guest: bad cost argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	if (floor_i < 0 || rounds < 1 || batch < 1) {
+		fprintf(stderr, "guest: cost needs a floor spec, rounds and batch >= 1\n");
+		return 2;
+	}
+	for (int i = 0; i < n; i++) {
+		struct spec *s = &specs[i];
+		int to[2], from[2];
+
+		s->per_call = calloc(rounds, sizeof(double));
+		s->ratio = calloc(rounds, sizeof(double));
+		if (!s->per_call || !s->ratio || pipe(to) || pipe(from))
+			die("setup");
+		s->pid = fork();
+		if (s->pid < 0)
+			die("fork");
+		if (s->pid == 0) {
+			close(to[1]);
+			close(from[0]);
+			s->cmd = to[0];
+			s->res = from[1];
+			child(s, nr, batch);
+		}
+		close(to[0]);
+		close(from[1]);
+		s->cmd = to[1];
+		s->res = from[0];
+	}
+	for (long r = 0; r < rounds; r++) {
+		/* Rotate the order so that no spec always runs right after another. */
+		for (int j = 0; j < n; j++) {
+			struct spec *s = &specs[(j + r) % n];
+			uint64_t dt;
+
+			if (write(s->cmd, "g", 1) != 1 || read(s->res, &dt, sizeof(dt)) != sizeof(dt)) {
+				fprintf(stderr, "guest: child %s failed\n", s->label);
+				return 1;
+			}
+			s->per_call[r] = (double)dt / batch;
+		}
+		for (int j = 0; j < n; j++)
+			specs[j].ratio[r] = specs[j].per_call[r] / specs[floor_i].per_call[r];
+	}
+	for (int i = 0; i < n; i++) {
+		struct spec *s = &specs[i];
+		double med_ratio, med_ns;
+
+		close(s->cmd);
+		waitpid(s->pid, NULL, 0);
+		med_ns = median(s->per_call, rounds);
+		med_ratio = median(s->ratio, rounds);
+		printf("cost %s %.2f %.4f %.4f %.4f\n", s->label, med_ns, med_ratio, s->ratio[0],
+		       s->ratio[rounds - 1]);
+	}
+	return 0;
+}
+
+/* Result of a syscall as "0" or the errno name the report needs. */
+static const char *errname(int rc, int err)
+{
+	static char buf[32];
+
+	if (rc >= 0)
+		return "0";
+	switch (err) {
+	case EFAULT: return "EFAULT";
+	case EINVAL: return "EINVAL";
+	case ENOSYS: return "ENOSYS";
+	case EACCES: return "EACCES";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	}
+	snprintf(buf, sizeof(buf), "errno%d", err);
+	return buf;
+}
+
+static int checks(int argc, char **argv)
+{
+	static const struct { const char *name; unsigned flag; } flags[] = {
+		{ "TSYNC", 1 }, { "LOG", 2 }, { "SPEC_ALLOW", 4 }, { "NEW_LISTENER", 8 },
+		{ "TSYNC_ESRCH", 16 }, { "WAIT_KILLABLE_RECV", 32 },
+	};
+	struct sock_fprog prog;
+	struct utsname u;
+	long trace_nr = SYS_openat;
+	const char *path = NULL;
+	uint32_t action = SECCOMP_RET_TRACE;
+	int rc, status;
+	pid_t pid;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--trace-nr") && i + 1 < argc)
+			trace_nr = atol(argv[++i]);
+		else
+			path = argv[i];
+	}
+	if (!path || load_file(path, &prog)) {
+		fprintf(stderr, "guest: checks needs a program file\n");
+		return 2;
+	}
+	uname(&u);
+	printf("check kernel %s\n", u.release);
+	rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL);
+	printf("check filter_mode_probe %s\n", errname(rc, errno));
+	rc = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action);
+	printf("check action_avail_trace %s\n", errname(rc, errno));
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags[i].flag, NULL);
+		printf("check flag_%s %s\n", flags[i].name, errname(rc, errno));
+	}
+
+	/* RET_TRACE with no tracer: the syscall is skipped and fails with ENOSYS. */
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		long r;
+		int e;
+
+		if (install(&prog)) {
+			printf("check install %s\n", errname(-1, errno));
+			fflush(stdout);
+			_exit(1);
+		}
+		printf("check install 0\n");
+		r = syscall(SYS_getppid);
+		printf("check allowed_getppid %s\n", r > 0 ? "ok" : errname(-1, errno));
+		errno = 0;
+		r = syscall(trace_nr, AT_FDCWD, "/", O_RDONLY, 0);
+		e = errno;
+		printf("check traced_without_tracer %s\n", errname(r < 0 ? -1 : 0, e));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	printf("check child_exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && !strcmp(argv[1], "cost"))
+		return cost(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "checks"))
+		return checks(argc - 2, argv + 2);
+	fprintf(stderr, "usage: guest cost [--nr N] [--rounds R] [--batch B] LABEL=none|floor|FILE...\n"
+			"       guest checks [--trace-nr N] PROGRAM\n");
+	return 2;
+}
