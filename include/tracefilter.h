@@ -59,6 +59,39 @@
 #define TRACEFILTER_E_STRATEGY -8
 
 /**
+ * The kernel lacks what the call needs: seccomp filter mode (install,
+ * probe_install).
+ */
+#define TRACEFILTER_E_UNSUPPORTED -9
+
+/**
+ * The filter needs no_new_privs (the caller lacks CAP_SYS_ADMIN) and
+ * TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS was not given; nothing was changed.
+ */
+#define TRACEFILTER_E_NEEDS_NO_NEW_PRIVS -10
+
+/**
+ * The kernel refused a step; the report holds the step and its errno
+ * (ENOMEM: the stack of filters would exceed 32768 instructions).
+ */
+#define TRACEFILTER_E_KERNEL -11
+
+/**
+ * Reading or writing a report failed, or a short report arrived.
+ */
+#define TRACEFILTER_E_IO -12
+
+/**
+ * End of file before any report: the child exec'd or died without sending one.
+ */
+#define TRACEFILTER_E_NO_REPORT -13
+
+/**
+ * A ptrace request failed or gave unexpected stops while probing.
+ */
+#define TRACEFILTER_E_PTRACE -14
+
+/**
  * No syscall of that name in the personality's table.
  */
 #define TRACEFILTER_E_UNKNOWN_NAME -15
@@ -115,6 +148,106 @@
 #define TRACEFILTER_OBJECTIVE_SPEED 0
 
 #define TRACEFILTER_OBJECTIVE_SIZE 1
+
+/**
+ * tracefilter_install flag: also pass SECCOMP_FILTER_FLAG_SPEC_ALLOW (no
+ * forced speculative-store-bypass mitigation for the tracee); dropped and
+ * retried without when the kernel refuses it (EINVAL).
+ */
+#define TRACEFILTER_INSTALL_SPEC_ALLOW 1
+
+/**
+ * tracefilter_install flag: when the kernel refuses the filter with EACCES
+ * (caller without CAP_SYS_ADMIN), set PR_SET_NO_NEW_PRIVS and retry.
+ * Without it the install stops with TRACEFILTER_E_NEEDS_NO_NEW_PRIVS.
+ */
+#define TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS 2
+
+#define TRACEFILTER_MECHANISM_NONE 0
+
+/**
+ * seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)
+ */
+#define TRACEFILTER_MECHANISM_SECCOMP 1
+
+/**
+ * prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog), when seccomp(2) is ENOSYS
+ */
+#define TRACEFILTER_MECHANISM_PRCTL 2
+
+#define TRACEFILTER_STEP_NONE 0
+
+/**
+ * The arguments were refused before any syscall.
+ */
+#define TRACEFILTER_STEP_ARGUMENTS 1
+
+#define TRACEFILTER_STEP_SECCOMP 2
+
+#define TRACEFILTER_STEP_PRCTL 3
+
+#define TRACEFILTER_STEP_NO_NEW_PRIVS 4
+
+#define TRACEFILTER_ORDER_UNKNOWN 0
+
+/**
+ * Linux < 4.8: the seccomp stop comes before the syscall-entry stop.
+ */
+#define TRACEFILTER_ORDER_SECCOMP_FIRST 1
+
+/**
+ * Linux >= 4.8: the seccomp stop comes after the syscall-entry stop.
+ */
+#define TRACEFILTER_ORDER_ENTRY_FIRST 2
+
+/**
+ * The filter is (or may be) active and the tracer resumes with PTRACE_CONT
+ * between traced syscalls.
+ */
+#define TRACEFILTER_MODE_SECCOMP 1
+
+/**
+ * Plain ptrace: every resume is PTRACE_SYSCALL. Correct whether or not a
+ * filter is active (given PTRACE_O_TRACESECCOMP): the fallback.
+ */
+#define TRACEFILTER_MODE_PTRACE 2
+
+/**
+ * A PTRACE_EVENT_SECCOMP stop.
+ */
+#define TRACEFILTER_STOP_SECCOMP 1
+
+#define TRACEFILTER_STOP_SYSCALL_ENTRY 2
+
+#define TRACEFILTER_STOP_SYSCALL_EXIT 3
+
+/**
+ * Add SECCOMP_FILTER_FLAG_SPEC_ALLOW; dropped when the kernel refuses it.
+ */
+#define INSTALL_SPEC_ALLOW 1
+
+/**
+ * On EACCES, set no_new_privs and retry.
+ */
+#define INSTALL_ALLOW_NO_NEW_PRIVS 2
+
+/**
+ * Size of the report on the wire: the v1 C struct, native byte order.
+ */
+#define WIRE_SIZE 32
+
+struct Kernel;
+
+/**
+ * Where the seccomp stop falls relative to the syscall-entry stop.
+ */
+struct Order;
+
+/**
+ * What an install did. `status` is `TRACEFILTER_OK` exactly when the
+ * filter is active.
+ */
+struct Report;
 
 /**
  * A compiled, verified program (opaque).
@@ -237,6 +370,100 @@ struct tracefilter_stats {
   const struct tracefilter_personality_stats *personalities;
 };
 
+/**
+ * What tracefilter_install did. Set `struct_size` to
+ * sizeof(struct tracefilter_install_report) (or use
+ * tracefilter_install_report_init); the library accepts any size from the
+ * first published one (32) up, writes only the fields that fit and never
+ * changes `struct_size`.
+ */
+struct tracefilter_install_report {
+  uint32_t struct_size;
+  /**
+   * The call's return value.
+   */
+  int32_t status;
+  /**
+   * 1 when the filter is active.
+   */
+  uint32_t installed;
+  /**
+   * TRACEFILTER_MECHANISM_* of the last attempt.
+   */
+  uint32_t mechanism;
+  /**
+   * SECCOMP_FILTER_FLAG_* of the last attempt (of the success, if any).
+   */
+  uint32_t flags;
+  /**
+   * 1 if this call set PR_SET_NO_NEW_PRIVS.
+   */
+  uint32_t no_new_privs;
+  /**
+   * TRACEFILTER_STEP_* that failed, TRACEFILTER_STEP_NONE on success.
+   */
+  uint32_t failed_step;
+  /**
+   * errno of the failed step, 0 on success.
+   */
+  int32_t error;
+};
+
+/**
+ * What the kernel offers (tracefilter_probe). `struct_size` as for
+ * struct tracefilter_install_report (first published size 32).
+ */
+struct tracefilter_kernel {
+  uint32_t struct_size;
+  /**
+   * 1 if seccomp filter mode works (prctl EFAULT probe).
+   */
+  uint32_t filter_mode;
+  /**
+   * 1 if the seccomp(2) syscall exists (Linux 3.17+).
+   */
+  uint32_t seccomp_syscall;
+  /**
+   * 1 if SECCOMP_RET_TRACE is available (SECCOMP_GET_ACTION_AVAIL, or
+   * filter mode on kernels before 4.14, which lack that operation).
+   */
+  uint32_t ret_trace;
+  /**
+   * SECCOMP_FILTER_FLAG_* the kernel accepts.
+   */
+  uint32_t filter_flags;
+  /**
+   * 1 if this process may trace its children (YAMA, containers, filters).
+   */
+  uint32_t ptrace;
+  /**
+   * TRACEFILTER_ORDER_*.
+   */
+  uint32_t stop_order;
+  /**
+   * errno of the first probe step that failed, 0 if none.
+   */
+  int32_t error;
+};
+
+/**
+ * How to resume at one stop (tracefilter_protocol_step).
+ */
+struct tracefilter_resume {
+  /**
+   * PTRACE_CONT or PTRACE_SYSCALL.
+   */
+  uint32_t request;
+  /**
+   * 1: this stop is the entry of a syscall to print.
+   */
+  uint32_t decode_entry;
+};
+
+
+
+
+
 
 
 #ifdef __cplusplus
@@ -303,6 +530,81 @@ const char *tracefilter_strerror(int status);
  * The library version, e.g. "0.1.0".
  */
 const char *tracefilter_version(void);
+
+/**
+ * Fills `report` with an empty report (status TRACEFILTER_E_NO_REPORT,
+ * nothing installed) and sets `struct_size`. NULL is a no-op.
+ */
+void tracefilter_install_report_init(struct tracefilter_install_report *report);
+
+/**
+ * Installs the filter `prog` on the calling thread, for the tracee between
+ * fork and execve. Async-signal-safe: raw syscalls only, no allocation, no
+ * locks. Tries seccomp(SECCOMP_SET_MODE_FILTER); on ENOSYS
+ * prctl(PR_SET_SECCOMP); on EACCES sets PR_SET_NO_NEW_PRIVS and retries only
+ * with TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS (never up front, so that a
+ * privileged tracer keeps setuid programs working in the tracee).
+ *
+ * Returns TRACEFILTER_OK exactly when the filter is active. Else:
+ * TRACEFILTER_E_NULL (prog or prog->filter NULL), TRACEFILTER_E_INVALID
+ * (unknown flag bits, report->struct_size too small),
+ * TRACEFILTER_E_PROGRAM_LENGTH (len 0 or above BPF_MAXINSNS),
+ * TRACEFILTER_E_NEEDS_NO_NEW_PRIVS, TRACEFILTER_E_UNSUPPORTED (no filter
+ * mode), TRACEFILTER_E_KERNEL (see report->failed_step and ->error; ENOMEM:
+ * the stack of filters would exceed 32768 instructions). The caller then
+ * traces without the filter.
+ *
+ * `report` may be NULL; else its struct_size must be set.
+ */
+int tracefilter_install(const struct sock_fprog *prog, uint32_t flags, struct tracefilter_install_report *report);
+
+/**
+ * Writes `report` to `fd` (the write end of a pipe2(O_CLOEXEC) pipe), whole,
+ * retrying EINTR. Async-signal-safe. The child calls it after
+ * tracefilter_install, success or failure, and then execs. TRACEFILTER_E_IO
+ * if the write fails (then the tracer sees TRACEFILTER_E_NO_REPORT).
+ */
+int tracefilter_report_send(int fd, const struct tracefilter_install_report *report);
+
+/**
+ * Reads the child's report from `fd` (the read end, after the tracer closed
+ * its copy of the write end). TRACEFILTER_OK with `*report` filled;
+ * TRACEFILTER_E_NO_REPORT on end of file (the child exec'd or died without
+ * sending: whether a filter is active is unknown, trace in ptrace mode);
+ * TRACEFILTER_E_IO on a short report or a read error. EINTR is retried.
+ *
+ * Call it once the child has reached its PTRACE_EVENT_EXEC stop or died,
+ * never while it may be stopped: its write may itself be a traced syscall
+ * waiting for the tracer.
+ */
+int tracefilter_report_receive(int fd, struct tracefilter_install_report *report);
+
+/**
+ * Probes the kernel (see struct tracefilter_kernel). The stop order comes
+ * from tracing a throwaway grandchild through a one-syscall RET_TRACE
+ * filter. Leaves no child or zombie and changes no signal disposition; a
+ * SIGCHLD handler of the host that reaps every child does not disturb it.
+ * TRACEFILTER_OK when every probe ran (a missing feature is a 0 field and
+ * `error`); TRACEFILTER_E_KERNEL (fork, pipe) or TRACEFILTER_E_PTRACE (the
+ * tracing experiment went wrong) with the fields learnt so far.
+ */
+int tracefilter_probe(struct tracefilter_kernel *out);
+
+/**
+ * Installs `prog` with `flags` in a throwaway child and returns that
+ * install's status, with its report in `report` (may be NULL).
+ * TRACEFILTER_E_NO_REPORT if the child died before installing.
+ */
+int tracefilter_probe_install(const struct sock_fprog *prog, uint32_t flags, struct tracefilter_install_report *report);
+
+/**
+ * How to resume the tracee at a stop, and whether the stop is the entry of
+ * a syscall to print (docs/protocol.md). `traced`: the tracer prints this
+ * syscall. Pure. TRACEFILTER_E_INVALID for unknown values and for
+ * TRACEFILTER_MODE_SECCOMP with TRACEFILTER_ORDER_UNKNOWN (use ptrace mode
+ * then); `*out` is unchanged on error.
+ */
+int tracefilter_protocol_step(uint32_t mode, uint32_t order, uint32_t stop, int traced, struct tracefilter_resume *out);
 
 /**
  * Finds a personality by the name strace gives it: "x86_64", "i386",

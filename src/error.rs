@@ -15,6 +15,10 @@ pub enum Error {
     Null(&'static str),
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// Same status as `Invalid`, without heap data, for the paths that must
+    /// not allocate.
+    #[error("invalid argument: {0}")]
+    InvalidArg(&'static str),
     #[error("duplicate or overlapping personalities: {0}")]
     Overlap(String),
     #[error("program too large: {0}")]
@@ -31,6 +35,20 @@ pub enum Error {
     UnknownName(String),
     #[error("invalid program: {0}")]
     Program(#[from] CheckError),
+    // The kernel-side variants carry no heap data: they are built on the
+    // install path, which must not allocate.
+    #[error("not supported by this kernel: {0}")]
+    Unsupported(&'static str),
+    #[error("the kernel requires no_new_privs (or CAP_SYS_ADMIN) to install a filter")]
+    NeedsNoNewPrivs,
+    #[error("the kernel refused {step}: errno {errno}")]
+    Kernel { step: &'static str, errno: i32 },
+    #[error("report pipe: errno {0}")]
+    Io(i32),
+    #[error("no report: the child exec'd or died before sending it")]
+    NoReport,
+    #[error("ptrace failed: errno {0}")]
+    Ptrace(i32),
 }
 
 /// C status codes. Kept as plain constants so cbindgen emits them as macros.
@@ -58,6 +76,21 @@ pub mod status {
     pub const TRACEFILTER_E_INTERNAL: c_int = -7;
     /// The forced strategy cannot express this specification.
     pub const TRACEFILTER_E_STRATEGY: c_int = -8;
+    /// The kernel lacks what the call needs: seccomp filter mode (install,
+    /// probe_install).
+    pub const TRACEFILTER_E_UNSUPPORTED: c_int = -9;
+    /// The filter needs no_new_privs (the caller lacks CAP_SYS_ADMIN) and
+    /// TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS was not given; nothing was changed.
+    pub const TRACEFILTER_E_NEEDS_NO_NEW_PRIVS: c_int = -10;
+    /// The kernel refused a step; the report holds the step and its errno
+    /// (ENOMEM: the stack of filters would exceed 32768 instructions).
+    pub const TRACEFILTER_E_KERNEL: c_int = -11;
+    /// Reading or writing a report failed, or a short report arrived.
+    pub const TRACEFILTER_E_IO: c_int = -12;
+    /// End of file before any report: the child exec'd or died without sending one.
+    pub const TRACEFILTER_E_NO_REPORT: c_int = -13;
+    /// A ptrace request failed or gave unexpected stops while probing.
+    pub const TRACEFILTER_E_PTRACE: c_int = -14;
     /// No syscall of that name in the personality's table.
     pub const TRACEFILTER_E_UNKNOWN_NAME: c_int = -15;
     /// Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
@@ -82,7 +115,7 @@ impl Error {
     pub fn status(&self) -> i32 {
         match self {
             Error::Null(_) => TRACEFILTER_E_NULL,
-            Error::Invalid(_) => TRACEFILTER_E_INVALID,
+            Error::Invalid(_) | Error::InvalidArg(_) => TRACEFILTER_E_INVALID,
             Error::Overlap(_) => TRACEFILTER_E_OVERLAP,
             Error::TooLarge(_) => TRACEFILTER_E_TOO_LARGE,
             Error::NoMemory => TRACEFILTER_E_NO_MEMORY,
@@ -91,6 +124,12 @@ impl Error {
             Error::Strategy(_) => TRACEFILTER_E_STRATEGY,
             Error::UnknownName(_) => TRACEFILTER_E_UNKNOWN_NAME,
             Error::Program(e) => e.status(),
+            Error::Unsupported(_) => TRACEFILTER_E_UNSUPPORTED,
+            Error::NeedsNoNewPrivs => TRACEFILTER_E_NEEDS_NO_NEW_PRIVS,
+            Error::Kernel { .. } => TRACEFILTER_E_KERNEL,
+            Error::Io(_) => TRACEFILTER_E_IO,
+            Error::NoReport => TRACEFILTER_E_NO_REPORT,
+            Error::Ptrace(_) => TRACEFILTER_E_PTRACE,
         }
     }
 }
@@ -107,6 +146,14 @@ pub fn describe(status: i32) -> Option<&'static CStr> {
         TRACEFILTER_E_VERIFY => c"internal error: the generated program failed verification",
         TRACEFILTER_E_INTERNAL => c"internal error",
         TRACEFILTER_E_STRATEGY => c"the forced strategy cannot express this syscall set",
+        TRACEFILTER_E_UNSUPPORTED => c"the kernel does not support seccomp filters",
+        TRACEFILTER_E_NEEDS_NO_NEW_PRIVS => {
+            c"installing the filter needs no_new_privs, which the caller did not allow"
+        }
+        TRACEFILTER_E_KERNEL => c"the kernel refused the filter (see the report's step and errno)",
+        TRACEFILTER_E_IO => c"reading or writing the install report failed",
+        TRACEFILTER_E_NO_REPORT => c"no install report: the child exec'd or died before sending it",
+        TRACEFILTER_E_PTRACE => c"ptrace failed while probing",
         TRACEFILTER_E_UNKNOWN_NAME => c"no syscall of that name in the personality's table",
         TRACEFILTER_E_PROGRAM_LENGTH => c"invalid program: length is 0 or above BPF_MAXINSNS",
         TRACEFILTER_E_PROGRAM_OPCODE => c"invalid program: an opcode seccomp does not accept",

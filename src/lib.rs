@@ -6,7 +6,9 @@
 //! [`assemble`] (a `sock_filter` array) -> [`verify`] (a proof against the
 //! intervals). [`emulate`] is the kernel's checker, interpreter and
 //! action-cache prover; [`disasm`] lists any program. Only [`ffi`] holds
-//! `unsafe`.
+//! `unsafe`,
+//! with the syscall layer on the kernel side: [`install`] (between fork and
+//! execve) and [`probe`]; [`protocol`] tells a tracer how to resume.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -18,8 +20,11 @@ pub mod disasm;
 pub mod emulate;
 pub mod error;
 pub mod ffi;
+pub mod install;
 pub mod names;
+pub mod probe;
 pub mod program;
+pub mod protocol;
 pub mod set;
 pub mod spec;
 pub mod stats;

@@ -46,6 +46,7 @@ macro_rules! guard {
 }
 
 mod kernel;
+pub use kernel::*;
 mod names;
 mod strategy;
 
