@@ -1,23 +1,32 @@
 /*
  * guest: the measuring and checking program of the performance report.
  * It runs on the build machine (bench/run.sh) and, statically linked, inside
- * the QEMU guests of bench/qemu.sh, so it depends on nothing but libc.
+ * the QEMU guests of bench/qemu.sh.
  *
  *   guest cost [--nr N] [--rounds R] [--batch B] LABEL=SPEC...
  *       SPEC is "none", "floor" (one `ret ALLOW`) or a file holding a raw
- *       struct sock_filter array. One long-lived child per SPEC installs its
- *       filter, then the children run B calls of syscall N (default getppid,
- *       called with arguments -1, 0, 0) in turn, R rounds. Prints per SPEC
- *       "cost LABEL NS_PER_CALL RATIO MIN_RATIO MAX_RATIO": the median per-call
- *       time and the median, min and max of the per-round ratios to "floor"
- *       (so one SPEC must be floor). Under QEMU with -icount shift=0 one ns is
- *       one guest instruction: the figures are exact instruction counts.
+ *       struct sock_filter array. Each round runs, for every SPEC in a
+ *       rotating order, a fresh child that installs the filter and times B
+ *       calls of syscall N (default getppid; called with -1, 0, 0 so that
+ *       write(2) is a cheap EBADF). Prints per SPEC
+ *       "cost LABEL NS_PER_CALL RATIO MIN_RATIO MAX_RATIO": the median
+ *       per-call time and the median, min and max of the per-round ratios to
+ *       "floor" (so one SPEC must be floor). Under QEMU with -icount shift=0
+ *       one ns is one guest instruction: the figures are instruction counts.
  *
  *   guest checks [--trace-nr N] PROGRAM
- *       Kernel-side facts: filter mode, RET_TRACE availability, the known
- *       install flags, and that a syscall PROGRAM traces returns ENOSYS when
- *       no tracer is attached (N, default openat, must be traced by PROGRAM).
- *       Prints "check NAME VALUE" lines.
+ *       Kernel-side facts, raw (filter mode, RET_TRACE availability, the
+ *       known install flags) and as the library sees them (tracefilter_probe,
+ *       tracefilter_probe_install with each install flag), then
+ *       tracefilter_install of PROGRAM with its report, and that a syscall
+ *       PROGRAM traces returns ENOSYS when no tracer is attached (N, default
+ *       openat, must be traced by PROGRAM). Prints "check NAME VALUE" lines.
+ *
+ * A measuring child may run under a filter that traces every syscall but
+ * the measured one (`!write`): with no tracer those fail with ENOSYS, so it
+ * makes no other syscall once the filter is on. It reads the TSC, reports
+ * through shared memory, and if even exit_group is refused it ends itself
+ * with a fault.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,16 +47,25 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
+
+#include <tracefilter.h>
 
 #define MAX_SPECS 32
 
 struct spec {
 	const char *label;
 	struct sock_fprog prog; /* len 0: no filter */
-	pid_t pid;
-	int cmd, res;		/* pipes to and from the child */
 	double *per_call;	/* ns per call, one per round */
 	double *ratio;
+};
+
+/* What a measuring child leaves for the parent. */
+struct shared {
+	volatile uint64_t ticks;
+	volatile long first;	/* the first call's return value */
+	volatile int first_errno;
+	volatile int done;
 };
 
 static struct sock_filter floor_insn = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
@@ -97,32 +116,71 @@ static int install(const struct sock_fprog *prog)
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog);
 }
 
-static uint64_t now_ns(void)
+static double now_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void child(struct spec *s, long nr, long batch)
+/* TSC ticks per ns, against the monotonic clock over ~50 ms. */
+static double tsc_per_ns(void)
 {
-	char c;
+	double t0 = now_s(), t1;
+	uint64_t c0 = __rdtsc(), c1;
 
-	if (s->prog.len && install(&s->prog)) {
-		fprintf(stderr, "guest: install %s: %s\n", s->label, strerror(errno));
-		_exit(1);
-	}
-	while (read(s->cmd, &c, 1) == 1 && c == 'g') {
-		uint64_t t0 = now_ns(), dt;
+	do
+		t1 = now_s();
+	while (t1 - t0 < 0.05);
+	c1 = __rdtsc();
+	return (c1 - c0) / ((t1 - t0) * 1e9);
+}
 
+/* Ticks for `batch` calls of `nr` under `prog`, in a fresh child. */
+static int measure(const struct spec *s, struct shared *sh, long nr, long batch, uint64_t *ticks)
+{
+	int status;
+	pid_t pid;
+
+	memset((void *)sh, 0, sizeof(*sh));
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		uint64_t t0;
+		long r;
+
+		if (s->prog.len && install(&s->prog)) {
+			fprintf(stderr, "guest: install %s: %s\n", s->label, strerror(errno));
+			_exit(1);
+		}
+		errno = 0;
+		r = syscall(nr, -1L, 0L, 0L);
+		sh->first = r;
+		sh->first_errno = r < 0 ? errno : 0;
+		t0 = __rdtsc();
 		for (long i = 0; i < batch; i++)
 			syscall(nr, -1L, 0L, 0L);
-		dt = now_ns() - t0;
-		if (write(s->res, &dt, sizeof(dt)) != sizeof(dt))
-			_exit(1);
+		sh->ticks = __rdtsc() - t0;
+		sh->done = 1;
+		syscall(SYS_exit_group, 0);
+		*(volatile int *)0 = 0;	/* exit_group traced: end by a fault */
+		for (;;)
+			;
 	}
-	_exit(0);
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid");
+	if (!sh->done) {
+		fprintf(stderr, "guest: %s: the child did not finish\n", s->label);
+		return -1;
+	}
+	if (sh->first < 0 && sh->first_errno == ENOSYS) {
+		fprintf(stderr, "guest: %s does not allow syscall %ld\n", s->label, nr);
+		return -1;
+	}
+	*ticks = sh->ticks;
+	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -143,6 +201,8 @@ static int cost(int argc, char **argv)
 	struct spec specs[MAX_SPECS];
 	long nr = SYS_getppid, rounds = 200, batch = 10000;
 	int n = 0, floor_i = -1;
+	struct shared *sh;
+	double tpn;
 
 	for (int i = 0; i < argc; i++) {
 		char *eq;
@@ -166,6 +226,10 @@ static int cost(int argc, char **argv)
 			} else if (strcmp(eq + 1, "none") && load_file(eq + 1, &s->prog)) {
 				die(eq + 1);
 			}
+			s->per_call = calloc(rounds > 0 ? rounds : 1, sizeof(double));
+			s->ratio = calloc(rounds > 0 ? rounds : 1, sizeof(double));
+			if (!s->per_call || !s->ratio)
+				die("calloc");
 			n++;
 		} else {
 			fprintf(stderr, "guest: bad cost argument '%s'\n", argv[i]);
@@ -176,52 +240,29 @@ static int cost(int argc, char **argv)
 		fprintf(stderr, "guest: cost needs a floor spec, rounds and batch >= 1\n");
 		return 2;
 	}
-	for (int i = 0; i < n; i++) {
-		struct spec *s = &specs[i];
-		int to[2], from[2];
-
-		s->per_call = calloc(rounds, sizeof(double));
-		s->ratio = calloc(rounds, sizeof(double));
-		if (!s->per_call || !s->ratio || pipe(to) || pipe(from))
-			die("setup");
-		s->pid = fork();
-		if (s->pid < 0)
-			die("fork");
-		if (s->pid == 0) {
-			close(to[1]);
-			close(from[0]);
-			s->cmd = to[0];
-			s->res = from[1];
-			child(s, nr, batch);
-		}
-		close(to[0]);
-		close(from[1]);
-		s->cmd = to[1];
-		s->res = from[0];
-	}
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		die("mmap");
+	tpn = tsc_per_ns();
 	for (long r = 0; r < rounds; r++) {
 		/* Rotate the order so that no spec always runs right after another. */
 		for (int j = 0; j < n; j++) {
 			struct spec *s = &specs[(j + r) % n];
-			uint64_t dt;
+			uint64_t ticks;
 
-			if (write(s->cmd, "g", 1) != 1 || read(s->res, &dt, sizeof(dt)) != sizeof(dt)) {
-				fprintf(stderr, "guest: child %s failed\n", s->label);
+			if (measure(s, sh, nr, batch, &ticks))
 				return 1;
-			}
-			s->per_call[r] = (double)dt / batch;
+			s->per_call[r] = ticks / tpn / batch;
 		}
 		for (int j = 0; j < n; j++)
 			specs[j].ratio[r] = specs[j].per_call[r] / specs[floor_i].per_call[r];
 	}
 	for (int i = 0; i < n; i++) {
 		struct spec *s = &specs[i];
-		double med_ratio, med_ns;
+		double med_ns = median(s->per_call, rounds);
+		double med_ratio = median(s->ratio, rounds);
 
-		close(s->cmd);
-		waitpid(s->pid, NULL, 0);
-		med_ns = median(s->per_call, rounds);
-		med_ratio = median(s->ratio, rounds);
+		/* median() sorted the ratios: first and last are min and max. */
 		printf("cost %s %.2f %.4f %.4f %.4f\n", s->label, med_ns, med_ratio, s->ratio[0],
 		       s->ratio[rounds - 1]);
 	}
@@ -250,7 +291,9 @@ static int checks(int argc, char **argv)
 {
 	static const struct { const char *name; unsigned flag; } flags[] = {
 		{ "TSYNC", 1 }, { "LOG", 2 }, { "SPEC_ALLOW", 4 }, { "NEW_LISTENER", 8 },
-		{ "TSYNC_ESRCH", 16 }, { "WAIT_KILLABLE_RECV", 32 },
+		{ "TSYNC_ESRCH", 16 },
+		/* Only valid with NEW_LISTENER. */
+		{ "WAIT_KILLABLE_RECV", 32 | 8 },
 	};
 	struct sock_fprog prog;
 	struct utsname u;
@@ -281,6 +324,39 @@ static int checks(int argc, char **argv)
 		printf("check flag_%s %s\n", flags[i].name, errname(rc, errno));
 	}
 
+	{
+		struct tracefilter_kernel k;
+
+		memset(&k, 0, sizeof(k));
+		k.struct_size = sizeof(k);
+		rc = tracefilter_probe(&k);
+		printf("check probe_status %d\n", rc);
+		printf("check probe_filter_mode %u\n", k.filter_mode);
+		printf("check probe_seccomp_syscall %u\n", k.seccomp_syscall);
+		printf("check probe_ret_trace %u\n", k.ret_trace);
+		printf("check probe_filter_flags %#x\n", k.filter_flags);
+		printf("check probe_ptrace %u\n", k.ptrace);
+		printf("check probe_stop_order %s\n",
+		       k.stop_order == TRACEFILTER_ORDER_ENTRY_FIRST ? "entry_first"
+		       : k.stop_order == TRACEFILTER_ORDER_SECCOMP_FIRST ? "seccomp_first" : "unknown");
+		printf("check probe_error %d\n", k.error);
+	}
+	{
+		static const struct { const char *name; uint32_t flags; } modes[] = {
+			{ "none", 0 }, { "spec_allow", TRACEFILTER_INSTALL_SPEC_ALLOW },
+		};
+
+		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+			struct tracefilter_install_report r;
+
+			tracefilter_install_report_init(&r);
+			rc = tracefilter_probe_install(&prog, modes[i].flags, &r);
+			printf("check probe_install_%s %d installed=%u mechanism=%u flags=%#x nnp=%u step=%u errno=%d\n",
+			       modes[i].name, rc, r.installed, r.mechanism, r.flags, r.no_new_privs,
+			       r.failed_step, r.error);
+		}
+	}
+
 	/* RET_TRACE with no tracer: the syscall is skipped and fails with ENOSYS. */
 	pid = fork();
 	if (pid < 0)
@@ -289,12 +365,16 @@ static int checks(int argc, char **argv)
 		long r;
 		int e;
 
-		if (install(&prog)) {
-			printf("check install %s\n", errname(-1, errno));
+		struct tracefilter_install_report rep;
+
+		tracefilter_install_report_init(&rep);
+		rc = tracefilter_install(&prog, TRACEFILTER_INSTALL_SPEC_ALLOW, &rep);
+		printf("check install %d installed=%u mechanism=%u flags=%#x nnp=%u step=%u errno=%d\n",
+		       rc, rep.installed, rep.mechanism, rep.flags, rep.no_new_privs, rep.failed_step, rep.error);
+		if (rc != TRACEFILTER_OK) {
 			fflush(stdout);
 			_exit(1);
 		}
-		printf("check install 0\n");
 		r = syscall(SYS_getppid);
 		printf("check allowed_getppid %s\n", r > 0 ? "ok" : errname(-1, errno));
 		errno = 0;

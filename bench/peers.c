@@ -20,6 +20,9 @@
  *       Per program: "prog FILE len L mean M max X cacheable yes|no allowed A"
  *       with the library's emulator (the uncached path: the filter runs),
  *       over the named x86_64 syscalls below END_X86_64 that REFERENCE allows.
+ *   peers pick REFERENCE
+ *       The x86_64 number of the syscall to time: getppid (110), or write (1)
+ *       when REFERENCE traces getppid.
  *
  * Every program written is checked against the bitmaps with the emulator:
  * each named syscall of each personality must get the same decision.
@@ -414,10 +417,33 @@ static int stats(uint32_t end, const char *ref_path, int argc, char **argv)
 	return 0;
 }
 
+/* The syscall to time for a set: getppid, or write when the set traces it. */
+static int pick(const char *ref_path)
+{
+	static const uint32_t candidates[] = { 110 /* getppid */, 1 /* write */ };
+	struct sock_fprog ref;
+
+	if (read_prog(ref_path, &ref))
+		fail(ref_path, errno ? errno : EINVAL);
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		uint32_t action;
+
+		if (!tracefilter_evaluate(&ref, AUDIT_ARCH_X86_64, candidates[i], &action, NULL) &&
+		    action == SECCOMP_RET_ALLOW) {
+			printf("%u\n", candidates[i]);
+			return 0;
+		}
+	}
+	fprintf(stderr, "peers: %s allows neither getppid nor write\n", ref_path);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "parse-strace"))
 		return parse_strace();
+	if (argc == 3 && !strcmp(argv[1], "pick"))
+		return pick(argv[2]);
 	if ((argc == 4 || argc == 7) && !strcmp(argv[1], "build"))
 		return build(argv[2], argv[3], argc == 7 ? argv + 4 : NULL);
 	if (argc >= 5 && !strcmp(argv[1], "stats"))
