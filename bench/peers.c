@@ -20,6 +20,9 @@
  *       Per program: "prog FILE len L mean M max X cacheable yes|no allowed A"
  *       with the library's emulator (the uncached path: the filter runs),
  *       over the named x86_64 syscalls below END_X86_64 that REFERENCE allows.
+ *   peers names END_X86_64 REFERENCE
+ *       The x86_64 syscall names REFERENCE traces below END_X86_64, as a
+ *       comma-separated list (a set for tracers that take names only).
  *   peers pick REFERENCE
  *       The x86_64 number of the syscall to time: getppid (110), or write (1)
  *       when REFERENCE traces getppid.
@@ -438,10 +441,37 @@ static int pick(const char *ref_path)
 	return 1;
 }
 
+/* The x86_64 names REFERENCE traces below END, comma-separated (for tftrace). */
+static int names(uint32_t end, const char *ref_path)
+{
+	uint32_t arch, flag, nsys;
+	struct sock_fprog ref;
+	const char *sep = "";
+
+	if (tracefilter_personality_lookup("x86_64", &arch, &flag, &nsys))
+		fail("personality lookup", 0);
+	if (read_prog(ref_path, &ref))
+		fail(ref_path, errno ? errno : EINVAL);
+	for (uint32_t nr = 0; nr < nsys && nr < end; nr++) {
+		const char *name = tracefilter_syscall_name(arch, flag, nr);
+		uint32_t action;
+
+		if (name && !tracefilter_evaluate(&ref, arch, nr, &action, NULL) &&
+		    action == SECCOMP_RET_TRACE) {
+			printf("%s%s", sep, name);
+			sep = ",";
+		}
+	}
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "parse-strace"))
 		return parse_strace();
+	if (argc == 4 && !strcmp(argv[1], "names"))
+		return names(strtoul(argv[2], NULL, 0), argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "pick"))
 		return pick(argv[2]);
 	if ((argc == 4 || argc == 7) && !strcmp(argv[1], "build"))
