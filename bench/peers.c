@@ -23,6 +23,9 @@
  *   peers names END_X86_64 REFERENCE
  *       The x86_64 syscall names REFERENCE traces below END_X86_64, as a
  *       comma-separated list (a set for tracers that take names only).
+ *   peers exec NR FILE...
+ *       "FILE N": the cBPF instructions each program executes for x86_64
+ *       syscall NR (the measured syscall's path).
  *   peers pick REFERENCE
  *       The x86_64 number of the syscall to time: getppid (110), or write (1)
  *       when REFERENCE traces getppid.
@@ -466,12 +469,30 @@ static int names(uint32_t end, const char *ref_path)
 	return 0;
 }
 
+/* cBPF instructions each program executes for x86_64 syscall NR. */
+static int exec_count(uint32_t nr, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		struct sock_fprog fp;
+		uint32_t action, executed;
+
+		if (read_prog(argv[i], &fp) ||
+		    tracefilter_evaluate(&fp, AUDIT_ARCH_X86_64, nr, &action, &executed))
+			fail(argv[i], errno ? errno : EINVAL);
+		printf("%s %u\n", argv[i], executed);
+		free(fp.filter);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "parse-strace"))
 		return parse_strace();
 	if (argc == 4 && !strcmp(argv[1], "names"))
 		return names(strtoul(argv[2], NULL, 0), argv[3]);
+	if (argc >= 4 && !strcmp(argv[1], "exec"))
+		return exec_count(strtoul(argv[2], NULL, 0), argc - 3, argv + 3);
 	if (argc == 3 && !strcmp(argv[1], "pick"))
 		return pick(argv[2]);
 	if ((argc == 4 || argc == 7) && !strcmp(argv[1], "build"))

@@ -11,7 +11,9 @@
 #
 # RESULTS (default PROGS_DIR/qemu.txt) gets lines
 #   SUITE check NAME VALUE
-#   SUITE cost SET LABEL GUEST_INSNS_PER_CALL RATIO_TO_FLOOR
+#   SUITE cost SET LABEL INSNS RATIO MEDIAN_INSNS MEDIAN_RATIO
+# (INSNS: guest instructions per call of the batch that the fewest timer
+# interrupts hit, the least over the rounds; RATIO: to the floor's least)
 #
 # Downloads come from Debian's archive only, through apt with a private
 # configuration (the machine's apt setup is untouched), cached in
@@ -34,7 +36,7 @@ done
 progs=$(cd "${1:?usage: bench/qemu.sh [-o RESULTS] [-k SUITES] PROGS_DIR}" && pwd)
 results=${results:-$progs/qemu.txt}
 cache=${TRACEFILTER_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tracefilter-bench}
-rounds=${QEMU_ROUNDS:-5}
+rounds=${QEMU_ROUNDS:-7}
 batch=${QEMU_BATCH:-5000}
 mkdir -p "$cache/debs"
 
@@ -150,7 +152,7 @@ for suite in $suites; do
 		!on { next }
 		$1 == "check" { print s, $0 }
 		$1 == "set" { set = $2 }
-		$1 == "cost" { print s, "cost", set, $2, $3, $4 }
+		$1 == "cost" { print s, "cost", set, $2, $7, $8, $3, $4 }
 	' "$work/serial-$suite.txt" >> "$results.tmp"
 	cp "$work/serial-$suite.txt" "$progs/serial-$suite.txt"
 done

@@ -173,15 +173,28 @@ echo "guest x86 instructions per syscall: a cost model, not time. Ratios to the 
 echo
 if [ -s "$qemu" ]; then
 	kernels=$(awk '$2=="check" && $3=="kernel" {printf "%s%s=%s", n++ ? " " : "", $1, $4}' "$qemu")
+	# cBPF instructions on the measured syscall's path, per set and tool.
+	for i in $(awk '{print $1}' "$out/cost.txt" | sort -nu); do
+		d=$out/progs/$i
+		"$out/bin/peers" exec "$(awk -v i="$i" '$1 == i {print $2; exit}' "$out/cost.txt")" \
+			"$d/ours.bpf" "$d/strace.bpf" "$d/libseccomp.bpf" "$d/libseccomp-tree.bpf" |
+			sed "s|^$d/\([^ ]*\)\.bpf|$i \1|"
+	done > "$tsv/path"
+	echo "Each cell: ratio to the floor (cBPF instructions the program executes for the measured syscall)."
+	echo
 	echo "| set | 5.10 floor insns | 5.10 ours | strace | libseccomp | tree | 6.1 floor insns | 6.1 ours | strace | libseccomp | tree |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
-	awk -v setsf="$tsv/sets" '
-	BEGIN { FS = "\t"; while ((getline l < setsf) > 0) { split(l, a, "\t"); name[a[1]] = a[2] }; FS = " " }
+	awk -v setsf="$tsv/sets" -v pathf="$tsv/path" '
+	BEGIN { FS = "\t"; while ((getline l < setsf) > 0) { split(l, a, "\t"); name[a[1]] = a[2] }; FS = " "
+		while ((getline l < pathf) > 0) { split(l, a, " "); path[a[1], a[2]] = a[3] } }
 	$2 == "cost" { v[$1, $3, $4] = $6; ins[$1, $3, $4] = $5; seen[$3] = 1 }
-	END { for (i = 1; i <= 100; i++) if (i in seen) {
+	END { split("bullseye bookworm", ks, " "); split("ours strace libseccomp libseccomp-tree", ts, " ")
+		for (i = 1; i <= 100; i++) if (i in seen) {
 		printf "| `%s` |", name[i]
-		split("bullseye bookworm", ks, " ")
-		for (k = 1; k <= 2; k++) printf " %.0f | %.3f | %.3f | %.3f | %.3f |", ins[ks[k], i, "floor"], v[ks[k], i, "ours"], v[ks[k], i, "strace"], v[ks[k], i, "libseccomp"], v[ks[k], i, "libseccomp-tree"]
+		for (k = 1; k <= 2; k++) {
+			printf " %.0f |", ins[ks[k], i, "floor"]
+			for (t = 1; t <= 4; t++) printf " %.3f (%d) |", v[ks[k], i, ts[t]], path[i, ts[t]]
+		}
 		printf "\n" } }' "$qemu"
 	echo
 	echo "Kernels: $kernels."
@@ -209,7 +222,7 @@ if [ -s "$qemu" ]; then
 	echo "|---|---|---|---|"
 	"$out/bin/guest" checks --trace-nr 257 "$out/progs/1/ours.bpf" | sed 's/^/host /' > "$tsv/hostchecks"
 	cat "$qemu" "$tsv/hostchecks" | awk '
-	$2 == "check" || $1 == "host" { o = $1 == "host" ? 2 : 1; k = $(o + 1); v = $(o + 2); for (i = o + 3; i <= NF; i++) v = v " " $i
+	$2 == "check" { k = $3; v = $4; for (i = 5; i <= NF; i++) v = v " " $i
 		if (!(k in seen)) order[n++] = k; seen[k] = 1; val[$1, k] = v }
 	END { for (i = 0; i < n; i++) printf "| %s | %s | %s | %s |\n", order[i], val["bullseye", order[i]], val["bookworm", order[i]], val["host", order[i]] }'
 else
