@@ -112,6 +112,11 @@ echo "the tracee. Workloads: \`syscalls\` = \`bench/workload -n ${WORK_N:-100000
 echo "openat+close pairs spread over the run); \`tar\` = \`tar -cf\` of a generated tree of ${TREE_FILES:-10000} small files."
 echo "Tracers write to \`-o /dev/null\`. tftrace takes syscall names only: it gets the names strace's program traces."
 echo "Plain ptrace (\`strace -f\`, \`tftrace --no-seccomp\`) stops on every syscall, whatever the set."
+echo "Load average of this shared VM at the start and end of the run: $(cat "$out/loadavg" 2>/dev/null || echo unknown)."
+echo "Unpinned figures move with that load; pinned ones are the reference. Ratios below 1 show the noise level."
+echo "\`tar\`'s syscalls are nearly all in \`%desc\` and \`%file\`: there the tracer stops, decodes and prints most"
+echo "syscalls in either mode, and seccomp mode saves little; plain \`-e trace=openat\` stops on every syscall but"
+echo "prints only openat."
 echo
 for w in syscalls tar; do
 	echo "**$w** (untraced: $(awk -v w=$w '$1==w && $3=="untraced" {printf "%s %.3f s ", $2, $6}' "$tsv/e2e"))"
@@ -212,7 +217,14 @@ if [ -s "$qemu" ]; then
 			if (best != "") miss = miss sprintf(" `%s` (ours %.3f;%s)", name[i], v[i, "ours"], best)
 		}
 		printf "Target on 5.10, ours ≤ every peer on every set: %s\n", miss == "" ? "**met**." : "**missed** on" miss "."
+		if (miss != "") printf "Where it is missed, the peer'"'"'s program executes fewer cBPF instructions on the measured syscall'"'"'s path (the figures in brackets); the mean over all allowed syscalls is in the emulator table above.\n"
 	}' "$qemu"
+	awk -v pathf="$tsv/path" '
+	BEGIN { while ((getline l < pathf) > 0) { split(l, a, " "); path[a[1], a[2]] = a[3] } }
+	$1 == "bullseye" && $2 == "cost" { ins[$3, $4] = $5; seen[$3] = 1 }
+	END { split("ours strace libseccomp libseccomp-tree", ts, " ")
+		for (i in seen) for (t = 1; t <= 4; t++) if (path[i, ts[t]] > 0) { d += ins[i, ts[t]] - ins[i, "floor"]; p += path[i, ts[t]] }
+		if (p > 0) printf "\nOn 5.10 each cBPF instruction executed costs %.2f guest x86 instructions on every syscall (all cells: extra guest instructions over the floor / cBPF instructions executed); on 6.1 a cacheable program costs the floor whatever its length; only an uncacheable one (strace'"'"'s bit matcher on the sets marked not cacheable) costs more, see the 6.1 columns.\n", d / p }' "$qemu"
 	echo
 	echo "Kernel-side checks in the guests (\`bench/guest checks\`: raw syscalls, then the library's"
 	echo "\`tracefilter_probe\`, \`tracefilter_probe_install\` and \`tracefilter_install\` with its report; the"

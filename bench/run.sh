@@ -16,7 +16,7 @@
 #  3. The uncached path: the emulator's executed instructions per allowed
 #     syscall, and bench/qemu.sh on Debian's 5.10 and 6.1 kernels.
 #
-# Knobs (environment): COST_ROUNDS (300) COST_BATCH (10000) E2E_ROUNDS (5)
+# Knobs (environment): COST_ROUNDS (300) COST_BATCH (10000) E2E_ROUNDS (7)
 # WORK_N (1000000 getppid) WORK_M (2000 openat) TREE_FILES (10000)
 # E2E_SETS ("openat %file %desc") SKIP_QEMU=1 STRACE_PATCHED=PATH
 # TFTRACE=PATH (default build/tftrace; left out when missing).
@@ -30,7 +30,7 @@ root=$(dirname "$here")
 out=${TF_BENCH_OUT:-$root/build/bench}
 cost_rounds=${COST_ROUNDS:-300}
 cost_batch=${COST_BATCH:-10000}
-e2e_rounds=${E2E_ROUNDS:-5}
+e2e_rounds=${E2E_ROUNDS:-7}
 work_n=${WORK_N:-1000000}
 work_m=${WORK_M:-2000}
 tree_files=${TREE_FILES:-10000}
@@ -44,6 +44,7 @@ done
 [ "$(nproc)" -ge 2 ] || { echo "run.sh: needs 2 CPUs (pins to CPU 1)" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out/bin"
+cut -d ' ' -f 1-3 /proc/loadavg > "$out/loadavg"
 
 say "build: library, examples, bench helpers"
 (cd "$root" && env -u CARGO_TARGET_DIR make -s >/dev/null)
@@ -158,6 +159,7 @@ while [ $r -le "$e2e_rounds" ]; do
 	r=$((r + 1))
 done
 runtime=$(($(date +%s) - start))
+printf '%s; end %s\n' "$(cat "$out/loadavg")" "$(cut -d ' ' -f 1-3 /proc/loadavg)" > "$out/loadavg"
 
 say "report: BENCHMARKS.md and bench/*.svg"
 sh "$here/report.sh" "$out" "$runtime" "$qemu_note"
