@@ -1,7 +1,7 @@
 # tracefilter: build the library and the C examples, run the tests, install.
 #
 #   make            library (target/release) and examples (build/)
-#   make run        the main job: build everything and show a compiled filter
+#   make run        the main job: build everything and trace a real program with tftrace
 #   make test       every test: cargo's (unit, property, C ABI, kernel) and tests/*.sh
 #   make install    PREFIX=/usr/local DESTDIR=   (make uninstall undoes it)
 
@@ -32,8 +32,9 @@ build/%: examples/%.c include/tracefilter.h $(LIB)
 	@mkdir -p build
 	$(CC) $(CFLAGS) -Iinclude -o $@ $< -Ltarget/release -ltracefilter -Wl,-rpath,$(CURDIR)/target/release
 
+# A real trace: the mode line (seccomp filter or fallback), then the calls.
 run: all
-	./build/tfdump -p x86_64 -p i386 -p x32 openat,execve
+	./build/tftrace -f -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c'
 
 test: all
 	$(CARGO) test --release

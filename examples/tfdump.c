@@ -2,9 +2,11 @@
  * tfdump: compile a syscall set with tracefilter and show the program.
  *
  *   tfdump [-p PERSONALITY]... [--objective speed|size] [--strategy NAME]
- *          [--all-but] SYSCALLS
+ *          [--all-but] [--traced-by FILE] [SYSCALLS]
  *
- * SYSCALLS is a comma-separated list of names or numbers. Personalities
+ * SYSCALLS is a comma-separated list of names or numbers; --traced-by adds
+ * the numbers a raw struct sock_filter program in FILE returns
+ * SECCOMP_RET_TRACE for (e.g. strace's own program for a set). Personalities
  * default to x86_64, i386 and x32, the first being the native one.
  * Prints the strategy, the figures of tracefilter_program_stats() and the
  * disassembly. Exit status: 0 success, 1 failure, 2 usage error.
@@ -81,7 +83,49 @@ static int mark(struct pers *ps, size_t n, const char *item)
 	return known ? 0 : -1;
 }
 
-static int print_program(const struct tracefilter_program *prog)
+static uint32_t count_traced(const struct pers *p)
+{
+	uint32_t n = 0;
+
+	for (uint32_t nr = 0; nr < p->p.nsyscalls; nr++)
+		n += (p->bits[nr / 8] >> (nr % 8)) & 1;
+	return n;
+}
+
+/* Reads a raw struct sock_filter array (as the kernel takes it) and marks
+ * every number it returns SECCOMP_RET_TRACE for. */
+static int mark_traced_by(struct pers *ps, size_t n, const char *path)
+{
+	struct sock_filter insns[BPF_MAXINSNS + 1];
+	struct sock_fprog prog = { .filter = insns };
+	FILE *f = fopen(path, "rb");
+	size_t len;
+
+	if (!f) {
+		fprintf(stderr, "tfdump: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	len = fread(insns, sizeof(insns[0]), BPF_MAXINSNS + 1, f);
+	fclose(f);
+	prog.len = (unsigned short)len;
+	for (size_t i = 0; i < n; i++) {
+		for (uint32_t nr = 0; nr < ps[i].p.nsyscalls; nr++) {
+			uint32_t action;
+			int rc = tracefilter_evaluate(&prog, ps[i].p.audit_arch,
+						      nr | ps[i].p.nr_flag, &action, NULL);
+
+			if (rc != TRACEFILTER_OK) {
+				fprintf(stderr, "tfdump: %s: %s\n", path, tracefilter_strerror(rc));
+				return -1;
+			}
+			if ((action & 0xffff0000u) == 0x7ff00000u) /* SECCOMP_RET_TRACE */
+				ps[i].bits[nr / 8] |= 1u << (nr % 8);
+		}
+	}
+	return 0;
+}
+
+static int print_program(const struct tracefilter_program *prog, const struct pers *pers)
 {
 	const struct sock_fprog *fprog = tracefilter_program_fprog(prog);
 	struct tracefilter_stats st = { .struct_size = sizeof(st) };
@@ -100,9 +144,11 @@ static int print_program(const struct tracefilter_program *prog)
 	for (size_t i = 0; i < st.count; i++) {
 		const struct tracefilter_personality_stats *ps = &st.personalities[i];
 
-		printf("personality %#010x/%#x: %u allowed, mean executed %.2f, max %u, cacheable %s\n",
-		       ps->audit_arch, ps->nr_flag, ps->allowed, ps->mean_executed,
-		       ps->max_executed, ps->cacheable ? "yes" : "no");
+		printf("personality %s (%#010x/%#x): %u syscalls, %u traced, %u allowed, "
+		       "mean executed %.2f, max %u, cacheable %s\n",
+		       pers[i].name, ps->audit_arch, ps->nr_flag, pers[i].p.nsyscalls,
+		       count_traced(&pers[i]), ps->allowed, ps->mean_executed, ps->max_executed,
+		       ps->cacheable ? "yes" : "no");
 	}
 
 	len = tracefilter_disassemble(fprog, NULL, 0);
@@ -123,7 +169,7 @@ int main(int argc, char **argv)
 	struct tracefilter_personality views[MAX_PERS];
 	struct tracefilter_options opts;
 	struct tracefilter_program *prog = NULL;
-	const char *set = NULL;
+	const char *set = NULL, *traced_by = NULL;
 	size_t n = 0;
 	int all_but = 0, rc = 1, st;
 
@@ -152,6 +198,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "tfdump: unknown strategy '%s'\n", argv[i]);
 				return 2;
 			}
+		} else if (!strcmp(a, "--traced-by") && i + 1 < argc) {
+			traced_by = argv[++i];
 		} else if (!strcmp(a, "--all-but")) {
 			all_but = 1;
 		} else if (a[0] == '-' || set) {
@@ -161,7 +209,7 @@ int main(int argc, char **argv)
 			set = a;
 		}
 	}
-	if (!set) {
+	if (!set && !traced_by) {
 		usage(stderr);
 		return 2;
 	}
@@ -173,7 +221,11 @@ int main(int argc, char **argv)
 				return 1;
 	}
 
-	char *list = strdup(set);
+	if (traced_by && mark_traced_by(ps, n, traced_by)) {
+		rc = 2;
+		goto out;
+	}
+	char *list = strdup(set ? set : "");
 	if (!list) {
 		perror("tfdump");
 		goto out;
@@ -199,7 +251,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tfdump: %s\n", tracefilter_strerror(st));
 		goto out;
 	}
-	rc = print_program(prog) ? 1 : 0;
+	rc = print_program(prog, ps) ? 1 : 0;
 out:
 	tracefilter_program_free(prog);
 	for (size_t i = 0; i < n; i++)

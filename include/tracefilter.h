@@ -141,9 +141,35 @@
  */
 #define TRACEFILTER_MAX_NSYSCALLS (1 << 20)
 
+/**
+ * Let the objective choose among every strategy that applies.
+ */
 #define TRACEFILTER_STRATEGY_AUTO 0
 
+/**
+ * Binary search over interval boundaries, balanced by count.
+ */
 #define TRACEFILTER_STRATEGY_SEARCH 1
+
+/**
+ * A chain of tests for the minority action's runs.
+ */
+#define TRACEFILTER_STRATEGY_LINEAR 2
+
+/**
+ * Bit masks over blocks of 32 numbers (small; not kernel-cacheable).
+ */
+#define TRACEFILTER_STRATEGY_BITS 3
+
+/**
+ * Decision tree of least expected cost under the weights.
+ */
+#define TRACEFILTER_STRATEGY_TREE 4
+
+/**
+ * Single-bit jset decision diagram with range tests (kernel-cacheable).
+ */
+#define TRACEFILTER_STRATEGY_JSET 5
 
 #define TRACEFILTER_OBJECTIVE_SPEED 0
 
@@ -222,34 +248,6 @@
 #define TRACEFILTER_STOP_SYSCALL_EXIT 3
 
 /**
- * Add SECCOMP_FILTER_FLAG_SPEC_ALLOW; dropped when the kernel refuses it.
- */
-#define INSTALL_SPEC_ALLOW 1
-
-/**
- * On EACCES, set no_new_privs and retry.
- */
-#define INSTALL_ALLOW_NO_NEW_PRIVS 2
-
-/**
- * Size of the report on the wire: the v1 C struct, native byte order.
- */
-#define WIRE_SIZE 32
-
-struct Kernel;
-
-/**
- * Where the seccomp stop falls relative to the syscall-entry stop.
- */
-struct Order;
-
-/**
- * What an install did. `status` is `TRACEFILTER_OK` exactly when the
- * filter is active.
- */
-struct Report;
-
-/**
  * A compiled, verified program (opaque).
  */
 struct tracefilter_program;
@@ -288,6 +286,20 @@ struct tracefilter_options {
    * TRACEFILTER_OBJECTIVE_SPEED (default) or TRACEFILTER_OBJECTIVE_SIZE.
    */
   uint32_t objective;
+  /**
+   * Entries in `weights`: 0 (default: every allowed syscall weighs 1), or
+   * the `count` passed to tracefilter_compile.
+   */
+  uint32_t weights_count;
+  /**
+   * Syscall weights for the expected cost the SPEED objective minimises
+   * (and that orders the arch tests), one entry per personality in the
+   * order given to tracefilter_compile: NULL (uniform for that
+   * personality) or `nsyscalls` finite, non-negative doubles indexed by
+   * syscall number. Weights of traced syscalls are ignored. Owned by the
+   * caller and read only during tracefilter_compile; nothing is kept.
+   */
+  const double *const *weights;
 };
 
 /**

@@ -25,14 +25,14 @@ use std::collections::HashMap;
 
 use crate::bpf::*;
 use crate::error::{Error, Result};
-use crate::program::{Graph, Node, NodeId};
+use crate::program::{FxBuild, Graph, Node, NodeId};
 
 pub fn assemble(g: &Graph, root: NodeId) -> Result<Vec<Insn>> {
     let mut layout = Layout {
         g,
         out: Vec::new(),
-        placed: HashMap::new(),
-        nearest: HashMap::new(),
+        placed: HashMap::default(),
+        nearest: HashMap::default(),
     };
     if let Node::Ret(k) = g.node(root) {
         return Ok(vec![Insn::stmt(BPF_RET | BPF_K, k)]);
@@ -83,10 +83,10 @@ struct Layout<'g> {
     /// counted from the end of the program.
     out: Vec<Insn>,
     /// Where each non-return node was placed.
-    placed: HashMap<NodeId, usize>,
+    placed: HashMap<NodeId, usize, FxBuild>,
     /// The latest position of an instruction equivalent to the node: the
     /// node itself, a trampoline to it, or a copy of the return.
-    nearest: HashMap<NodeId, usize>,
+    nearest: HashMap<NodeId, usize, FxBuild>,
 }
 
 impl Layout<'_> {

@@ -3,13 +3,16 @@
 
 use crate::assemble::assemble;
 use crate::bpf::*;
+use crate::emulate::{check, const_allow, run, SeccompData};
 use crate::error::{Error, Result};
+use crate::peephole;
 use crate::program::Graph;
 use crate::set::Decisions;
-use crate::spec::{Options, Personality, Strategy};
+use crate::spec::{Objective, Options, Personality, Strategy};
 use crate::stats::Stats;
 use crate::strategy;
 use crate::verify::verify;
+use crate::weights::{self, ArchWeights, SyscallWeights};
 
 /// A compiled, verified program.
 #[derive(Clone, Debug)]
@@ -35,44 +38,197 @@ impl Program {
 }
 
 pub fn compile(pers: &[Personality], opts: &Options) -> Result<Program> {
-    let d = Decisions::new(pers, opts)?;
-    let candidates: &[Strategy] = match opts.strategy {
-        Strategy::Auto => &Strategy::ALL,
-        forced => std::slice::from_ref(match forced {
-            Strategy::Search => &Strategy::Search,
-            Strategy::Auto => unreachable!(),
-        }),
+    compile_weighted(pers, opts, &[])
+}
+
+/// [`compile`] with per-syscall weights for the expected cost (see
+/// [`crate::weights`]); an empty list is uniform.
+pub fn compile_weighted(
+    pers: &[Personality],
+    opts: &Options,
+    weights: &SyscallWeights,
+) -> Result<Program> {
+    let mut d = Decisions::new(pers, opts)?;
+    weights::validate(pers, weights)?;
+    let mut w = ArchWeights::new(&d, pers, weights);
+    if !weights.is_empty() {
+        order_by_weight(&mut d, &mut w);
+    }
+    let candidates: Vec<Strategy> = match opts.strategy {
+        Strategy::Auto => Strategy::ALL.to_vec(),
+        forced => vec![forced],
     };
-    let mut best: Option<Program> = None;
-    let mut last_err = None;
-    for &s in candidates {
-        match build(s, &d) {
+    let mut best: Option<(Score, Program)> = None;
+    let mut errors = Vec::new();
+    for s in candidates {
+        // Bits is never cacheable: under SPEED it cannot beat a program
+        // that is, so it is not even built.
+        if s == Strategy::Bits
+            && opts.objective == Objective::Speed
+            && best.as_ref().is_some_and(|(b, _)| b.cacheable)
+        {
+            continue;
+        }
+        match build(s, &d, &w) {
             Ok(p) => {
-                if best.as_ref().is_none_or(|b| p.insns.len() < b.insns.len()) {
-                    best = Some(p);
+                let score = Score::measure(&p, &d, &w, pers, weights, opts);
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, _)| score.better_than(b, opts.objective))
+                {
+                    best = Some((score, p));
                 }
             }
             Err(e @ Error::Verify(_)) => return Err(e),
-            Err(e) => last_err = Some(e),
+            Err(e) => errors.push(e),
         }
     }
-    best.ok_or_else(|| last_err.unwrap_or_else(|| Error::Internal("no strategy applies".into())))
+    if let Some((_, p)) = best {
+        // Only the program returned needs the proof; a failure is a bug in
+        // the strategy, reported rather than worked around.
+        verify(&p.insns, &d).map_err(Error::Verify)?;
+        return Ok(p);
+    }
+    // Nothing fits: "too large" says more than "this strategy cannot".
+    let too_large = errors.iter().position(|e| matches!(e, Error::TooLarge(_)));
+    Err(match too_large {
+        Some(i) => errors.swap_remove(i),
+        None => errors
+            .pop()
+            .unwrap_or_else(|| Error::Internal("no strategy applies".into())),
+    })
 }
 
-fn build(s: Strategy, d: &Decisions) -> Result<Program> {
-    // A search tree needs a comparison per interval boundary, give or take
-    // the single numbers a `jeq` handles; refuse hopeless specs before
+/// Heaviest arch first, so that most syscalls pass the fewest arch tests;
+/// the sort is stable, so equal weights keep the caller's order.
+fn order_by_weight(d: &mut Decisions, w: &mut ArchWeights) {
+    let mut order: Vec<usize> = (0..d.archs.len()).collect();
+    order.sort_by(|&a, &b| w.arch_total(b).total_cmp(&w.arch_total(a)));
+    d.archs = order.iter().map(|&i| d.archs[i].clone()).collect();
+    let pick = |v: &Vec<Vec<f64>>| order.iter().map(|&i| v[i].clone()).collect();
+    w.intervals = pick(&w.intervals);
+    w.allowed = pick(&w.allowed);
+    w.native = order.iter().map(|&i| w.native[i].clone()).collect();
+}
+
+/// What selection compares.
+#[derive(Clone, Copy, Debug)]
+struct Score {
+    /// Every allowed syscall of every unflagged personality is cacheable.
+    cacheable: bool,
+    /// Weighted mean of executed instructions over allowed syscalls.
+    cost: f64,
+    len: usize,
+}
+
+impl Score {
+    fn measure(
+        p: &Program,
+        d: &Decisions,
+        w: &ArchWeights,
+        pers: &[Personality],
+        weights: &SyscallWeights,
+        opts: &Options,
+    ) -> Score {
+        if matches!(
+            p.strategy,
+            Strategy::Search | Strategy::Tree | Strategy::Linear
+        ) {
+            Score::by_interval(&p.insns, d, w, opts)
+        } else {
+            Score::by_syscall(&p.insns, pers, weights, opts)
+        }
+    }
+
+    /// For programs that compare `nr` only with interval boundaries, every
+    /// number of an interval takes the same path: one run per interval.
+    fn by_interval(prog: &[Insn], d: &Decisions, w: &ArchWeights, opts: &Options) -> Score {
+        let (mut num, mut den) = (0.0f64, 0.0f64);
+        let mut cacheable = opts.allowed_action == SECCOMP_RET_ALLOW;
+        for (ai, a) in d.archs.iter().enumerate() {
+            for (k, iv) in a.intervals.iter().enumerate() {
+                let wt = w.allowed[ai][k];
+                if wt > 0.0 {
+                    let r = run(prog, &SeccompData::new(a.arch, iv.lo));
+                    num += wt * r.executed as f64;
+                    den += wt;
+                }
+                if w.native[ai][k] && cacheable {
+                    cacheable = const_allow(prog, a.arch, iv.lo);
+                }
+            }
+        }
+        Score {
+            cacheable,
+            cost: if den > 0.0 { num / den } else { 0.0 },
+            len: prog.len(),
+        }
+    }
+
+    fn by_syscall(
+        prog: &[Insn],
+        pers: &[Personality],
+        weights: &SyscallWeights,
+        opts: &Options,
+    ) -> Score {
+        let (mut num, mut den) = (0.0f64, 0.0f64);
+        let mut cacheable = opts.allowed_action == SECCOMP_RET_ALLOW;
+        for (pi, p) in pers.iter().enumerate() {
+            for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
+                let nr = p.nr_flag | i;
+                let wt = weights::syscall_weight(weights, pers, pi, i);
+                if wt > 0.0 {
+                    let r = run(prog, &SeccompData::new(p.audit_arch, nr));
+                    num += wt * r.executed as f64;
+                    den += wt;
+                }
+                if p.nr_flag == 0 && cacheable {
+                    cacheable = const_allow(prog, p.audit_arch, nr);
+                }
+            }
+        }
+        Score {
+            cacheable,
+            cost: if den > 0.0 { num / den } else { 0.0 },
+            len: prog.len(),
+        }
+    }
+
+    fn better_than(&self, other: &Score, objective: Objective) -> bool {
+        const TIE: f64 = 1e-9;
+        let by_cost = || {
+            if (self.cost - other.cost).abs() > TIE {
+                self.cost < other.cost
+            } else {
+                self.len < other.len
+            }
+        };
+        match objective {
+            Objective::Speed if self.cacheable != other.cacheable => self.cacheable,
+            Objective::Speed => by_cost(),
+            Objective::Size if self.len != other.len => self.len < other.len,
+            Objective::Size => by_cost(),
+        }
+    }
+}
+
+fn build(s: Strategy, d: &Decisions, w: &ArchWeights) -> Result<Program> {
+    // Comparison strategies need a comparison per interval boundary, give or
+    // take the single numbers a `jeq` handles; refuse hopeless specs before
     // building a graph for a million intervals.
-    if s == Strategy::Search && d.interval_count() > 2 * BPF_MAXINSNS + d.archs.len() {
+    let per_boundary = matches!(s, Strategy::Search | Strategy::Tree | Strategy::Linear);
+    if per_boundary && d.interval_count() > 2 * BPF_MAXINSNS + d.archs.len() {
         return Err(Error::TooLarge(format!(
             "{} intervals need more than {BPF_MAXINSNS} comparisons",
             d.interval_count()
         )));
     }
     let mut g = Graph::new();
-    let root = strategy::build(s, d, &mut g);
+    let root = strategy::build(s, d, w, &mut g)?;
     let insns = assemble(&g, root)?;
-    verify(&insns, d).map_err(Error::Verify)?;
+    let insns = peephole::optimize(insns, d);
+    // The emulator that scores candidates runs checked programs only.
+    check(&insns).map_err(|e| Error::Verify(format!("kernel would reject it: {e}")))?;
     Ok(Program { insns, strategy: s })
 }
 
@@ -80,7 +236,6 @@ fn build(s: Strategy, d: &Decisions) -> Result<Program> {
 mod tests {
     use super::*;
     use crate::arch::*;
-    use crate::emulate::{run, SeccompData};
 
     #[test]
     fn x86_trio_is_exact_on_every_boundary() {
@@ -151,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn alternating_bits_are_too_large_for_a_search_tree() {
+    fn alternating_bits_are_too_large_for_a_search_tree_but_not_for_bits() {
         let bits = vec![0x55u8; 4096];
         let p = Personality {
             audit_arch: 1,
@@ -159,9 +314,71 @@ mod tests {
             traced: &bits,
             nsyscalls: 4096 * 8,
         };
-        assert!(matches!(
-            compile(&[p], &Options::default()),
-            Err(Error::TooLarge(_))
-        ));
+        for s in [Strategy::Search, Strategy::Tree, Strategy::Linear] {
+            let opts = Options {
+                strategy: s,
+                ..Options::default()
+            };
+            assert!(
+                matches!(compile(&[p], &opts), Err(Error::TooLarge(_))),
+                "{s:?}"
+            );
+        }
+        // Every block is the same pattern: one test behind the range checks,
+        // a cacheable `jset` for SPEED.
+        let prog = compile(&[p], &Options::default()).unwrap();
+        assert_eq!(prog.strategy(), Strategy::Jset);
+        assert!(prog.insns().len() < 20, "{}", prog.insns().len());
+        let opts = Options {
+            objective: Objective::Size,
+            ..Options::default()
+        };
+        let prog = compile(&[p], &opts).unwrap();
+        assert!(prog.insns().len() < 20, "{}", prog.insns().len());
+    }
+
+    #[test]
+    fn cost_per_interval_is_cost_per_syscall_for_boundary_strategies() {
+        let mut x = 0x1234_5679u32;
+        for round in 0..30u32 {
+            let n = 100 + round * 13;
+            let bits: Vec<u8> = (0..n.div_ceil(8))
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    (x & (x >> 9)) as u8
+                })
+                .collect();
+            let pers = [
+                Personality {
+                    audit_arch: AUDIT_ARCH_X86_64,
+                    nr_flag: 0,
+                    traced: &bits,
+                    nsyscalls: n,
+                },
+                Personality {
+                    audit_arch: AUDIT_ARCH_X86_64,
+                    nr_flag: X32_SYSCALL_BIT,
+                    traced: &bits,
+                    nsyscalls: n / 2,
+                },
+            ];
+            let opts = Options::default();
+            let d = Decisions::new(&pers, &opts).unwrap();
+            let w = ArchWeights::new(&d, &pers, &[]);
+            for s in [Strategy::Search, Strategy::Tree, Strategy::Linear] {
+                let p = build(s, &d, &w).unwrap();
+                let a = Score::by_interval(&p.insns, &d, &w, &opts);
+                let b = Score::by_syscall(&p.insns, &pers, &[], &opts);
+                assert_eq!(a.cacheable, b.cacheable, "{s:?}");
+                assert!(
+                    (a.cost - b.cost).abs() < 1e-9,
+                    "{s:?}: {} vs {}",
+                    a.cost,
+                    b.cost
+                );
+            }
+        }
     }
 }

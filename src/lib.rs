@@ -2,9 +2,10 @@
 //! verified seccomp filters for ptrace-based tracers, behind a C ABI.
 //!
 //! Data flows one way: [`spec`] (what the caller asks) -> [`set`] (decision
-//! intervals per arch) -> [`strategy`] (a labelled program, [`program`]) ->
-//! [`assemble`] (a `sock_filter` array) -> [`verify`] (a proof against the
-//! intervals). [`emulate`] is the kernel's checker, interpreter and
+//! intervals per arch, with [`weights`]) -> [`strategy`] (a labelled
+//! program, [`program`]; every strategy is tried and [`compile`] keeps the
+//! best for the objective) -> [`assemble`] (a `sock_filter` array) ->
+//! [`peephole`] -> [`verify`] (a proof against the intervals). [`emulate`] is the kernel's checker, interpreter and
 //! action-cache prover; [`disasm`] lists any program. Only [`ffi`] holds
 //! `unsafe`,
 //! with the syscall layer on the kernel side: [`install`] (between fork and
@@ -22,6 +23,7 @@ pub mod error;
 pub mod ffi;
 pub mod install;
 pub mod names;
+pub mod peephole;
 pub mod probe;
 pub mod program;
 pub mod protocol;
@@ -30,9 +32,10 @@ pub mod spec;
 pub mod stats;
 pub mod strategy;
 pub mod verify;
+pub mod weights;
 
 pub use bpf::Insn;
-pub use compile::{compile, Program};
+pub use compile::{compile, compile_weighted, Program};
 pub use error::{Error, Result};
 pub use set::Decisions;
 pub use spec::{Objective, Options, Personality, Strategy};

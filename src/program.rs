@@ -8,6 +8,7 @@
 //! node is no jump at all and is never created.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::bpf::*;
 
@@ -28,10 +29,44 @@ pub enum Node {
     },
 }
 
+/// Multiply-rotate hashing (as in rustc's FxHash): nodes are a few small
+/// integers and never attacker-chosen keys, and SipHash was a fifth of the
+/// compile time.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64)
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(i as u64)
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64)
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+
 #[derive(Default, Debug)]
 pub struct Graph {
     nodes: Vec<Node>,
-    index: HashMap<Node, NodeId>,
+    index: HashMap<Node, NodeId, FxBuild>,
 }
 
 impl Graph {

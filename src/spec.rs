@@ -36,25 +36,52 @@ impl Personality<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Strategy {
     Auto,
-    /// Binary search over interval boundaries, per arch.
+    /// Binary search over interval boundaries, balanced by interval count.
     Search,
+    /// Per arch, a chain of tests for the minority action's runs, falling
+    /// through to the majority action.
+    Linear,
+    /// Blocks of 32 numbers tested by `1 << (nr & 31)` against a mask, behind
+    /// a search over blocks. Small, never kernel-cacheable.
+    Bits,
+    /// The alphabetic decision tree of least expected executed instructions
+    /// under the syscall weights (uniform over allowed syscalls by default).
+    Tree,
+    /// A decision diagram over the bits of `nr` with single-bit `jset`
+    /// tests, hybridised with range tests: kernel-cacheable.
+    Jset,
 }
 
 impl Strategy {
-    pub const ALL: [Strategy; 1] = [Strategy::Search];
+    /// Every concrete strategy, in the order ties are broken.
+    pub const ALL: [Strategy; 5] = [
+        Strategy::Tree,
+        Strategy::Search,
+        Strategy::Jset,
+        Strategy::Linear,
+        Strategy::Bits,
+    ];
 
     pub fn from_id(id: u32) -> Option<Strategy> {
         match id {
             0 => Some(Strategy::Auto),
             1 => Some(Strategy::Search),
+            2 => Some(Strategy::Linear),
+            3 => Some(Strategy::Bits),
+            4 => Some(Strategy::Tree),
+            5 => Some(Strategy::Jset),
             _ => None,
         }
     }
 
-    pub fn id(self) -> u32 {
+    pub const fn id(self) -> u32 {
         match self {
             Strategy::Auto => 0,
             Strategy::Search => 1,
+            Strategy::Linear => 2,
+            Strategy::Bits => 3,
+            Strategy::Tree => 4,
+            Strategy::Jset => 5,
         }
     }
 
@@ -62,6 +89,10 @@ impl Strategy {
         match self {
             Strategy::Auto => "auto",
             Strategy::Search => "search",
+            Strategy::Linear => "linear",
+            Strategy::Bits => "bits",
+            Strategy::Tree => "tree",
+            Strategy::Jset => "jset",
         }
     }
 }

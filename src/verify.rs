@@ -14,9 +14,19 @@
 //! this a proof, and it costs about one set operation per instruction on a
 //! search tree.
 //!
-//! Any other instruction (loads of `args` or the instruction pointer, ALU,
-//! X register, scratch memory) is outside the argument, and such a program
-//! is reported as unprovable rather than trusted.
+//! The bit-matching strategy computes `1 << (nr & 31)`. Registers therefore
+//! hold a constant, arch, nr, or a function of the low bits of nr (`nr & m`
+//! for `m = 2^j - 1 <= 255`, then any ALU steps, kept as a table of 2^j
+//! values); a comparison of such a function splits the nr side by residue,
+//! still exactly. `ld #k`, `tax`, `txa` and ALU with constants or X stay
+//! inside the argument as long as the values do.
+//!
+//! Anything else (loads of `args` or the instruction pointer, scratch
+//! memory, ALU on the whole of nr or arch, shifts by 32 or more, division by
+//! zero) is outside the argument, and such a program is reported as
+//! unprovable rather than trusted.
+
+use std::rc::Rc;
 
 use crate::bpf::*;
 use crate::emulate;
@@ -47,10 +57,18 @@ impl Set {
     }
 
     fn union(&self, other: &Set) -> Set {
-        let mut all: Vec<(u32, u32)> = self.0.iter().chain(other.0.iter()).copied().collect();
-        all.sort_unstable();
-        let mut out = Set(Vec::with_capacity(all.len()));
-        for (lo, hi) in all {
+        // Both lists are sorted: merge them rather than sort the whole.
+        let (a, b) = (&self.0, &other.0);
+        let (mut i, mut j) = (0, 0);
+        let mut out = Set(Vec::with_capacity(a.len() + b.len()));
+        while i < a.len() || j < b.len() {
+            let take_a = j == b.len() || (i < a.len() && a[i] <= b[j]);
+            let (lo, hi) = if take_a { a[i] } else { b[j] };
+            if take_a {
+                i += 1;
+            } else {
+                j += 1;
+            }
             match out.0.last_mut() {
                 Some(last) if (lo as u64) <= last.1 as u64 + 1 => last.1 = last.1.max(hi),
                 _ => out.0.push((lo, hi)),
@@ -155,16 +173,104 @@ fn split_bits(lo: u32, hi: u32, mask: u32, yes: &mut Set, no: &mut Set) -> Resul
     Ok(())
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Acc {
-    Zero,
+/// What a register holds, as a function of the inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Val {
+    Const(u32),
     Arch,
     Nr,
+    /// `table[nr & (table.len() - 1)]`: a function of the low bits of `nr`,
+    /// as `1 << (nr & 31)` is.
+    Low(Rc<[u32]>),
+}
+
+/// Widest low-bit function followed: `nr & 255`.
+const MAX_LOW: u32 = 255;
+
+fn alu(op: u16, a: u32, b: u32) -> Option<u32> {
+    Some(match op {
+        BPF_ADD => a.wrapping_add(b),
+        BPF_SUB => a.wrapping_sub(b),
+        BPF_MUL => a.wrapping_mul(b),
+        BPF_DIV => a.checked_div(b)?,
+        BPF_AND => a & b,
+        BPF_OR => a | b,
+        BPF_XOR => a ^ b,
+        // Shifts by 32 or more are left out of the argument.
+        BPF_LSH => a.checked_shl(b)?,
+        BPF_RSH => a.checked_shr(b)?,
+        BPF_NEG => a.wrapping_neg(),
+        _ => return None,
+    })
+}
+
+/// `a op b` on symbolic values, where the argument covers it.
+fn alu_val(op: u16, a: &Val, b: &Val) -> Option<Val> {
+    let map = |t: &[u32], f: &dyn Fn(u32) -> Option<u32>| -> Option<Val> {
+        Some(Val::Low(
+            t.iter().map(|&v| f(v)).collect::<Option<Rc<[u32]>>>()?,
+        ))
+    };
+    match (a, b) {
+        (Val::Const(x), Val::Const(y)) => alu(op, *x, *y).map(Val::Const),
+        (Val::Nr, Val::Const(m)) if op == BPF_AND && *m <= MAX_LOW && (m + 1).is_power_of_two() => {
+            Some(Val::Low((0..=*m).collect()))
+        }
+        (Val::Low(t), Val::Const(y)) => map(t, &|v| alu(op, v, *y)),
+        (Val::Const(x), Val::Low(t)) => map(t, &|v| alu(op, *x, v)),
+        (Val::Low(t), Val::Low(u)) if t.len() == u.len() => Some(Val::Low(
+            t.iter()
+                .zip(u.iter())
+                .map(|(&v, &w)| alu(op, v, w))
+                .collect::<Option<Rc<[u32]>>>()?,
+        )),
+        _ => None,
+    }
+}
+
+/// Splits `set` by a predicate on `table[nr & (len - 1)]`, one run of equal
+/// outcomes at a time.
+fn split_low(set: &Set, table: &[u32], pred: impl Fn(u32) -> bool) -> Result<(Set, Set), String> {
+    let len = table.len() as u64;
+    let outcome: Vec<bool> = table.iter().map(|&v| pred(v)).collect();
+    let (mut yes, mut no) = (Set(Vec::new()), Set(Vec::new()));
+    if outcome.iter().all(|&o| o == outcome[0]) {
+        let whole = set.clone();
+        return Ok(if outcome[0] {
+            (whole, no)
+        } else {
+            (yes, whole)
+        });
+    }
+    for &(lo, hi) in &set.0 {
+        let mut x = lo as u64;
+        while x <= hi as u64 {
+            let r = (x % len) as usize;
+            let mut end = r + 1;
+            while (end as u64) < len && outcome[end] == outcome[r] {
+                end += 1;
+            }
+            let last = (x + (end - r) as u64 - 1).min(hi as u64);
+            if outcome[r] {
+                yes.push(x as u32, last as u32);
+            } else {
+                no.push(x as u32, last as u32);
+            }
+            x = last + 1;
+            if yes.0.len() + no.0.len() > MAX_PIECES {
+                return Err(format!(
+                    "a test on the low bits of nr fragments the inputs beyond {MAX_PIECES} pieces"
+                ));
+            }
+        }
+    }
+    Ok((yes, no))
 }
 
 #[derive(Clone, Debug)]
 struct Rect {
-    acc: Acc,
+    acc: Val,
+    x: Val,
     arch: Set,
     nr: Set,
 }
@@ -175,65 +281,118 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
     emulate::check(prog).map_err(|e| format!("kernel would reject it: {e}"))?;
     let mut pending: Vec<Vec<Rect>> = vec![Vec::new(); prog.len()];
     pending[0].push(Rect {
-        acc: Acc::Zero,
+        acc: Val::Const(0),
+        x: Val::Const(0),
         arch: Set::all(),
         nr: Set::all(),
     });
     for pc in 0..prog.len() {
         let rects = merge(std::mem::take(&mut pending[pc]));
         let insn = prog[pc];
+        let unprovable = || {
+            format!(
+                "cannot prove: instruction {pc} has opcode {:#06x}",
+                insn.code
+            )
+        };
         for r in rects {
             match insn.code {
                 c if c == BPF_LD | BPF_W | BPF_ABS => {
                     let acc = match insn.k {
-                        SECCOMP_DATA_NR => Acc::Nr,
-                        SECCOMP_DATA_ARCH => Acc::Arch,
+                        SECCOMP_DATA_NR => Val::Nr,
+                        SECCOMP_DATA_ARCH => Val::Arch,
                         k => {
                             return Err(format!("cannot prove: instruction {pc} loads offset {k}"))
                         }
                     };
                     pending[pc + 1].push(Rect { acc, ..r });
                 }
+                c if c == BPF_LD | BPF_W | BPF_IMM => pending[pc + 1].push(Rect {
+                    acc: Val::Const(insn.k),
+                    ..r
+                }),
+                c if c == BPF_MISC | BPF_TAX => pending[pc + 1].push(Rect {
+                    x: r.acc.clone(),
+                    ..r
+                }),
+                c if c == BPF_MISC | BPF_TXA => pending[pc + 1].push(Rect {
+                    acc: r.x.clone(),
+                    ..r
+                }),
+                c if class(c) == BPF_ALU => {
+                    let operand = if src(c) == BPF_X {
+                        r.x.clone()
+                    } else {
+                        Val::Const(insn.k)
+                    };
+                    let acc = alu_val(op(c), &r.acc, &operand).ok_or_else(unprovable)?;
+                    pending[pc + 1].push(Rect { acc, ..r });
+                }
                 c if c == BPF_RET | BPF_K => {
                     check_ret(&r, insn.k, d).map_err(|e| format!("instruction {pc}: {e}"))?
                 }
+                c if c == BPF_RET | BPF_A => match r.acc {
+                    Val::Const(k) => {
+                        check_ret(&r, k, d).map_err(|e| format!("instruction {pc}: {e}"))?
+                    }
+                    _ => return Err(unprovable()),
+                },
                 c if c == BPF_JMP | BPF_JA => pending[pc + 1 + insn.k as usize].push(r),
-                c if class(c) == BPF_JMP && src(c) == BPF_K => {
+                c if class(c) == BPF_JMP => {
                     let (t, f) = (pc + 1 + insn.jt as usize, pc + 1 + insn.jf as usize);
-                    match r.acc {
-                        Acc::Zero => {
-                            let taken = emulate_cmp(c, 0, insn.k);
+                    let k = if src(c) == BPF_X {
+                        match r.x {
+                            Val::Const(k) => k,
+                            _ => return Err(unprovable()),
+                        }
+                    } else {
+                        insn.k
+                    };
+                    let code = c & !BPF_X;
+                    let (yes, no) = match &r.acc {
+                        Val::Const(v) => {
+                            let taken = emulate_cmp(code, *v, k);
                             pending[if taken { t } else { f }].push(r);
+                            continue;
                         }
-                        Acc::Arch => {
-                            let (yes, no) = r.arch.split(c, insn.k)?;
-                            for (set, to) in [(yes, t), (no, f)] {
-                                if !set.is_empty() {
-                                    pending[to].push(Rect {
-                                        arch: set,
-                                        ..r.clone()
-                                    });
-                                }
-                            }
+                        Val::Arch => {
+                            let (yes, no) = r.arch.split(code, k)?;
+                            (
+                                Rect {
+                                    arch: yes,
+                                    ..r.clone()
+                                },
+                                Rect { arch: no, ..r },
+                            )
                         }
-                        Acc::Nr => {
-                            let (yes, no) = r.nr.split(c, insn.k)?;
-                            for (set, to) in [(yes, t), (no, f)] {
-                                if !set.is_empty() {
-                                    pending[to].push(Rect {
-                                        nr: set,
-                                        ..r.clone()
-                                    });
-                                }
-                            }
+                        Val::Nr => {
+                            let (yes, no) = r.nr.split(code, k)?;
+                            (
+                                Rect {
+                                    nr: yes,
+                                    ..r.clone()
+                                },
+                                Rect { nr: no, ..r },
+                            )
+                        }
+                        Val::Low(table) => {
+                            let (yes, no) = split_low(&r.nr, table, |v| emulate_cmp(code, v, k))?;
+                            (
+                                Rect {
+                                    nr: yes,
+                                    ..r.clone()
+                                },
+                                Rect { nr: no, ..r },
+                            )
+                        }
+                    };
+                    for (rect, to) in [(yes, t), (no, f)] {
+                        if !rect.arch.is_empty() && !rect.nr.is_empty() {
+                            pending[to].push(rect);
                         }
                     }
                 }
-                c => {
-                    return Err(format!(
-                        "cannot prove: instruction {pc} has opcode {c:#06x}"
-                    ))
-                }
+                _ => return Err(unprovable()),
             }
         }
     }
@@ -254,7 +413,10 @@ fn emulate_cmp(code: u16, a: u32, k: u32) -> bool {
 fn merge(rects: Vec<Rect>) -> Vec<Rect> {
     let mut out: Vec<Rect> = Vec::with_capacity(rects.len());
     for r in rects {
-        match out.iter_mut().find(|o| o.acc == r.acc && o.arch == r.arch) {
+        match out
+            .iter_mut()
+            .find(|o| o.acc == r.acc && o.x == r.x && o.arch == r.arch)
+        {
             Some(o) => o.nr = o.nr.union(&r.nr),
             None => out.push(r),
         }

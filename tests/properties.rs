@@ -217,12 +217,21 @@ proptest! {
 
 #[test]
 fn long_jumps_are_exercised() {
-    // Every other number traced on all three personalities: about 1600
-    // intervals, so the tree spans far more than 255 instructions.
-    let mk = |arch, flag, n: u32| Pers {
+    // Half the numbers traced at random on all three personalities: about
+    // 800 intervals without a bit pattern a `jset` could exploit, so the
+    // program spans far more than 255 instructions.
+    let mut x = 0x9e37_79b9u32;
+    let mut mk = |arch, flag, n: u32| Pers {
         arch,
         flag,
-        bits: vec![0x55; n.div_ceil(8) as usize],
+        bits: (0..n.div_ceil(8))
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect(),
         n,
     };
     let pers = vec![
@@ -232,8 +241,61 @@ fn long_jumps_are_exercised() {
     ];
     let views: Vec<Personality> = pers.iter().map(Pers::view).collect();
     let prog = compile(&views, &Options::default()).unwrap();
-    assert!(prog.insns().len() > 1000, "{}", prog.insns().len());
+    assert!(prog.insns().len() > 512, "{}", prog.insns().len());
     assert_exact(&pers, &Options::default(), prog.insns());
+    // Each strategy alone, where it fits.
+    for s in tracefilter::Strategy::ALL {
+        let opts = Options {
+            strategy: s,
+            ..Options::default()
+        };
+        match compile(&views, &opts) {
+            Ok(prog) => assert_exact(&pers, &opts, prog.insns()),
+            Err(Error::Strategy(_)) | Err(Error::TooLarge(_)) => {}
+            Err(e) => panic!("{s:?}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn programs_near_the_size_limit_are_exact_for_every_strategy() {
+    // Scattered numbers with a pseudo-random pattern over a large table:
+    // comparison strategies land near 4096 instructions or over it.
+    let mut x = 0x9e37_79b9u32;
+    let bits: Vec<u8> = (0..1100)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x & 0x11) as u8
+        })
+        .collect();
+    let pers = vec![Pers {
+        arch: X86_64,
+        flag: 0,
+        bits,
+        n: 8800,
+    }];
+    let views: Vec<Personality> = pers.iter().map(Pers::view).collect();
+    let mut lens = Vec::new();
+    for s in tracefilter::Strategy::ALL {
+        let opts = Options {
+            strategy: s,
+            ..Options::default()
+        };
+        match compile(&views, &opts) {
+            Ok(prog) => {
+                lens.push((s, prog.insns().len()));
+                assert_exact(&pers, &opts, prog.insns());
+            }
+            Err(Error::Strategy(_)) | Err(Error::TooLarge(_)) => lens.push((s, 0)),
+            Err(e) => panic!("{s:?}: {e}"),
+        }
+    }
+    assert!(
+        lens.iter().any(|&(_, n)| n > 2000),
+        "no program came near the limit: {lens:?}"
+    );
 }
 
 #[test]

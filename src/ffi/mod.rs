@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use libc::{sock_filter, sock_fprog};
 
 use crate::bpf::Insn;
-use crate::compile::{compile, Program};
+use crate::compile::{compile_weighted, Program};
 use crate::error::status::*;
 use crate::error::{describe, Error, Result};
 use crate::spec::{Objective, Options, Personality, Strategy, MAX_NSYSCALLS};
@@ -56,8 +56,27 @@ pub const TRACEFILTER_MAX_PERSONALITIES: u32 = 64;
 pub const TRACEFILTER_MAX_NSYSCALLS: u32 = 1 << 20;
 const _: () = assert!(TRACEFILTER_MAX_NSYSCALLS == MAX_NSYSCALLS);
 
+/// Let the objective choose among every strategy that applies.
 pub const TRACEFILTER_STRATEGY_AUTO: u32 = 0;
+/// Binary search over interval boundaries, balanced by count.
 pub const TRACEFILTER_STRATEGY_SEARCH: u32 = 1;
+/// A chain of tests for the minority action's runs.
+pub const TRACEFILTER_STRATEGY_LINEAR: u32 = 2;
+/// Bit masks over blocks of 32 numbers (small; not kernel-cacheable).
+pub const TRACEFILTER_STRATEGY_BITS: u32 = 3;
+/// Decision tree of least expected cost under the weights.
+pub const TRACEFILTER_STRATEGY_TREE: u32 = 4;
+/// Single-bit jset decision diagram with range tests (kernel-cacheable).
+pub const TRACEFILTER_STRATEGY_JSET: u32 = 5;
+const _: () = {
+    use crate::spec::Strategy as S;
+    assert!(S::Auto.id() == TRACEFILTER_STRATEGY_AUTO);
+    assert!(S::Search.id() == TRACEFILTER_STRATEGY_SEARCH);
+    assert!(S::Linear.id() == TRACEFILTER_STRATEGY_LINEAR);
+    assert!(S::Bits.id() == TRACEFILTER_STRATEGY_BITS);
+    assert!(S::Tree.id() == TRACEFILTER_STRATEGY_TREE);
+    assert!(S::Jset.id() == TRACEFILTER_STRATEGY_JSET);
+};
 
 pub const TRACEFILTER_OBJECTIVE_SPEED: u32 = 0;
 pub const TRACEFILTER_OBJECTIVE_SIZE: u32 = 1;
@@ -98,10 +117,23 @@ pub struct tracefilter_options {
     pub strategy: u32,
     /// TRACEFILTER_OBJECTIVE_SPEED (default) or TRACEFILTER_OBJECTIVE_SIZE.
     pub objective: u32,
+    /// Entries in `weights`: 0 (default: every allowed syscall weighs 1), or
+    /// the `count` passed to tracefilter_compile.
+    pub weights_count: u32,
+    /// Syscall weights for the expected cost the SPEED objective minimises
+    /// (and that orders the arch tests), one entry per personality in the
+    /// order given to tracefilter_compile: NULL (uniform for that
+    /// personality) or `nsyscalls` finite, non-negative doubles indexed by
+    /// syscall number. Weights of traced syscalls are ignored. Owned by the
+    /// caller and read only during tracefilter_compile; nothing is kept.
+    pub weights: *const *const f64,
 }
 
 /// Size of the first published `struct tracefilter_options`.
 const OPTIONS_SIZE_V1: usize = 28;
+/// Size with `weights_count` and `weights`.
+const OPTIONS_SIZE_V2: usize = 40;
+const _: () = assert!(size_of::<tracefilter_options>() == OPTIONS_SIZE_V2);
 
 /// Figures for one personality, over its allowed (untraced, below nsyscalls) numbers.
 #[repr(C)]
@@ -177,6 +209,8 @@ fn default_options() -> tracefilter_options {
         unknown_arch_action: d.unknown_arch_action,
         strategy: d.strategy.id(),
         objective: TRACEFILTER_OBJECTIVE_SPEED,
+        weights_count: 0,
+        weights: std::ptr::null(),
     }
 }
 
@@ -184,12 +218,17 @@ fn default_options() -> tracefilter_options {
 ///
 /// # Safety
 /// `p` is NULL or points to at least `struct_size` readable bytes.
-unsafe fn read_options(p: *const tracefilter_options) -> Result<Options> {
+unsafe fn read_options(p: *const tracefilter_options) -> Result<(Options, tracefilter_options)> {
     let mut o = default_options();
     if !p.is_null() {
         let size = unsafe { (*p).struct_size } as usize;
         let ours = size_of::<tracefilter_options>();
-        if size < OPTIONS_SIZE_V1 || size % 4 != 0 {
+        // Only whole published versions: a size that cuts the pointer in two
+        // is not one.
+        if size < OPTIONS_SIZE_V1
+            || size % 4 != 0
+            || (OPTIONS_SIZE_V1 < size && size < OPTIONS_SIZE_V2)
+        {
             return Err(Error::Invalid(format!(
                 "options struct_size {size} is not a known size"
             )));
@@ -210,14 +249,49 @@ unsafe fn read_options(p: *const tracefilter_options) -> Result<Options> {
         .ok_or_else(|| Error::Invalid(format!("unknown strategy {}", o.strategy)))?;
     let objective = Objective::from_id(o.objective)
         .ok_or_else(|| Error::Invalid(format!("unknown objective {}", o.objective)))?;
-    Ok(Options {
+    let opts = Options {
         traced_action: o.traced_action,
         allowed_action: o.allowed_action,
         unknown_nr_action: o.unknown_nr_action,
         unknown_arch_action: o.unknown_arch_action,
         strategy,
         objective,
-    })
+    };
+    Ok((opts, o))
+}
+
+/// Borrows the caller's weight arrays for the duration of one compile.
+///
+/// # Safety
+/// As documented on `tracefilter_options::weights`.
+unsafe fn read_weights<'a>(
+    raw: &tracefilter_options,
+    list: &[tracefilter_personality],
+) -> Result<Vec<Option<&'a [f64]>>> {
+    if raw.weights_count == 0 {
+        return Ok(Vec::new());
+    }
+    if raw.weights_count as usize != list.len() {
+        return Err(Error::Invalid(format!(
+            "weights_count {} differs from count {}",
+            raw.weights_count,
+            list.len()
+        )));
+    }
+    let arrays = unsafe { ptr::slice(raw.weights, list.len(), "weights") }?;
+    arrays
+        .iter()
+        .zip(list)
+        .map(|(&w, p)| {
+            if w.is_null() {
+                Ok(None)
+            } else {
+                Ok(Some(unsafe {
+                    ptr::slice(w, p.nsyscalls as usize, "weights[i]")
+                }?))
+            }
+        })
+        .collect()
 }
 
 /// Fills `opts` with the defaults and sets `struct_size`. NULL is a no-op.
@@ -248,7 +322,7 @@ pub unsafe extern "C" fn tracefilter_compile(
             )));
         }
         let list = unsafe { ptr::slice(pers, count, "pers") }?;
-        let opts = unsafe { read_options(opts) }?;
+        let (opts, raw) = unsafe { read_options(opts) }?;
         let mut owned = Vec::with_capacity(list.len());
         for p in list {
             if p.nsyscalls > MAX_NSYSCALLS {
@@ -267,7 +341,8 @@ pub unsafe extern "C" fn tracefilter_compile(
             });
         }
         let views: Vec<Personality> = owned.iter().map(OwnedPersonality::view).collect();
-        let program = compile(&views, &opts)?;
+        let weights = unsafe { read_weights(&raw, list) }?;
+        let program = compile_weighted(&views, &opts, &weights)?;
         let mut boxed = Box::new(tracefilter_program {
             fprog: sock_fprog {
                 len: 0,

@@ -1,22 +1,15 @@
 //! Binary search over interval boundaries, one tree per arch.
 //!
-//! Only `ld`, `jeq`, `jge` and `ret` are used, so every path is one the
-//! kernel's action cache can follow. The tree is balanced by interval count;
-//! where three intervals are a single number between two runs of the same
-//! action, one `jeq` replaces two comparisons.
+//! Only `jeq`, `jge` and `ret` are used, so every path is one the kernel's
+//! action cache can follow. The tree is balanced by interval count; where
+//! three intervals are a single number between two runs of the same action,
+//! one `jeq` replaces two comparisons.
 
-use crate::bpf::*;
 use crate::program::{Graph, NodeId};
-use crate::set::{Decisions, Interval};
+use crate::set::{ArchDecisions, Interval};
 
-pub fn build(d: &Decisions, g: &mut Graph) -> NodeId {
-    let mut next = g.ret(d.other_arch);
-    for a in d.archs.iter().rev() {
-        let body = tree(&a.intervals, g);
-        let body = g.load(SECCOMP_DATA_NR, body);
-        next = g.jeq(a.arch, body, next);
-    }
-    g.load(SECCOMP_DATA_ARCH, next)
+pub fn build(a: &ArchDecisions, g: &mut Graph) -> NodeId {
+    tree(&a.intervals, g)
 }
 
 /// A decision tree for contiguous intervals, knowing that the number lies

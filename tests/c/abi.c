@@ -446,6 +446,12 @@ static void test_names(void)
 		CHECK_EQ(s, TRACEFILTER_STRATEGY_SEARCH);
 		CHECK_STREQ(tracefilter_strategy_name(TRACEFILTER_STRATEGY_AUTO), "auto");
 		CHECK_STREQ(tracefilter_strategy_name(TRACEFILTER_STRATEGY_SEARCH), "search");
+		CHECK_STREQ(tracefilter_strategy_name(TRACEFILTER_STRATEGY_LINEAR), "linear");
+		CHECK_STREQ(tracefilter_strategy_name(TRACEFILTER_STRATEGY_BITS), "bits");
+		CHECK_STREQ(tracefilter_strategy_name(TRACEFILTER_STRATEGY_TREE), "tree");
+		CHECK_STREQ(tracefilter_strategy_name(TRACEFILTER_STRATEGY_JSET), "jset");
+		CHECK_STATUS(tracefilter_strategy_lookup("tree", &s), TRACEFILTER_OK);
+		CHECK_EQ(s, TRACEFILTER_STRATEGY_TREE);
 		CHECK(tracefilter_strategy_name(0xffffffff) == NULL);
 		CHECK(tracefilter_strategy_name(999) == NULL);
 		CHECK_STATUS(tracefilter_strategy_lookup("no-such-strategy", &s),
@@ -712,10 +718,20 @@ static void test_compile_errors(void)
 	two[0].nr_flag = X32_BIT;
 	expect_compile_error(two, 2, NULL, TRACEFILTER_E_OVERLAP, "x32 twice");
 
-	/* E_TOO_LARGE: every other number traced over 2^16 numbers */
-	memset(bits, 0x55, 1 << 13);
+	/* E_TOO_LARGE: half of 2^16 numbers traced at random, no pattern any
+	 * strategy can use */
+	{
+		uint32_t x = 0x9e3779b9;
+
+		for (size_t i = 0; i < (1 << 13); i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			bits[i] = (uint8_t)x;
+		}
+	}
 	p.nsyscalls = 1 << 16;
-	expect_compile_error(&p, 1, NULL, TRACEFILTER_E_TOO_LARGE, "65536 alternating numbers");
+	expect_compile_error(&p, 1, NULL, TRACEFILTER_E_TOO_LARGE, "65536 random numbers");
 	{
 		uint32_t search;
 
@@ -732,6 +748,9 @@ static void test_compile_errors(void)
 		}
 		where[0] = 0;
 	}
+	/* every other number traced: one single-bit test, whatever the count */
+	memset(bits, 0x55, 1 << 13);
+	compile_and_check(&p, 1, NULL, TRACEFILTER_STRATEGY_AUTO);
 	memset(bits, 0, sizeof(bits));
 
 	/* freeing and viewing nothing */

@@ -1,0 +1,123 @@
+//! Syscall weights: how much each allowed syscall counts in the expected
+//! cost of a program. By default every allowed syscall of a personality
+//! counts the same: 1 for a personality without an nr_flag, 1/16 for one
+//! with a flag (x32). x32 shares its arch, and so its search tree, with
+//! x86_64; the kernel never caches it and few systems run it, so at equal
+//! weight its 500-odd numbers would cost every x86_64 syscall a comparison.
+//! A caller who knows the tracee's profile passes its own weights.
+//!
+//! Strategies see weights per decision interval, the only granularity they
+//! work at; selection sees them per syscall, through the emulator.
+
+use crate::error::{Error, Result};
+use crate::set::Decisions;
+use crate::spec::Personality;
+
+/// Optional per-personality weights, aligned with the personalities: `None`
+/// (or an empty list) is uniform.
+pub type SyscallWeights<'a> = [Option<&'a [f64]>];
+
+/// A weight for intervals that hold no allowed syscall: small enough not to
+/// matter against one allowed syscall, large enough that the tree does not
+/// push the traced numbers arbitrarily deep.
+const EPSILON: f64 = 1e-3;
+
+pub fn validate(pers: &[Personality], w: &SyscallWeights) -> Result<()> {
+    if w.is_empty() {
+        return Ok(());
+    }
+    if w.len() != pers.len() {
+        return Err(Error::Invalid(format!(
+            "{} weight arrays for {} personalities",
+            w.len(),
+            pers.len()
+        )));
+    }
+    for (i, (p, w)) in pers.iter().zip(w).enumerate() {
+        let Some(w) = w else { continue };
+        if w.len() < p.nsyscalls as usize {
+            return Err(Error::Invalid(format!(
+                "personality {i}: {} weights for {} syscalls",
+                w.len(),
+                p.nsyscalls
+            )));
+        }
+        if let Some(x) = w[..p.nsyscalls as usize]
+            .iter()
+            .find(|x| !x.is_finite() || **x < 0.0)
+        {
+            return Err(Error::Invalid(format!(
+                "personality {i}: weight {x} is not a finite non-negative number"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Default weight of an allowed syscall of a personality with an nr_flag.
+pub(crate) const FLAGGED_WEIGHT: f64 = 1.0 / 16.0;
+
+/// The weight of syscall `i` of `pers[p]`.
+pub fn syscall_weight(w: &SyscallWeights, pers: &[Personality], p: usize, i: u32) -> f64 {
+    match w.get(p) {
+        Some(Some(w)) => w[i as usize],
+        _ if pers[p].nr_flag != 0 => FLAGGED_WEIGHT,
+        _ => 1.0,
+    }
+}
+
+/// Weights per interval of each arch of a `Decisions`, in its arch order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArchWeights {
+    /// What strategies balance: the allowed weight, never below `EPSILON`.
+    pub intervals: Vec<Vec<f64>>,
+    /// The exact allowed weight, for the expected cost.
+    pub allowed: Vec<Vec<f64>>,
+    /// Whether the interval holds an allowed syscall of a personality
+    /// without an nr_flag (one the kernel's cache must prove).
+    pub native: Vec<Vec<bool>>,
+}
+
+impl ArchWeights {
+    pub fn new(d: &Decisions, pers: &[Personality], w: &SyscallWeights) -> ArchWeights {
+        let mut out = ArchWeights {
+            intervals: Vec::new(),
+            allowed: Vec::new(),
+            native: Vec::new(),
+        };
+        for a in &d.archs {
+            let mut sums = vec![0.0f64; a.intervals.len()];
+            let mut native = vec![false; a.intervals.len()];
+            for (pi, p) in pers.iter().enumerate() {
+                if p.audit_arch != a.arch || p.nsyscalls == 0 {
+                    continue;
+                }
+                // Numbers ascend, so the interval index only moves forward.
+                let mut k = a.index_of(p.nr_flag);
+                for i in 0..p.nsyscalls {
+                    let nr = p.nr_flag | i;
+                    while a.intervals[k].hi < nr {
+                        k += 1;
+                    }
+                    if !p.is_traced(i) {
+                        sums[k] += syscall_weight(w, pers, pi, i);
+                        native[k] |= p.nr_flag == 0;
+                    }
+                }
+            }
+            out.intervals.push(
+                sums.iter()
+                    .map(|&s| if s > 0.0 { s } else { EPSILON })
+                    .collect(),
+            );
+            out.allowed.push(sums);
+            out.native.push(native);
+        }
+        out
+    }
+
+    /// Total weight of arch `i`.
+    pub fn arch_total(&self, i: usize) -> f64 {
+        self.intervals[i].iter().sum()
+    }
+}

@@ -1,0 +1,31 @@
+# Shared by tests/*.sh (POSIX sh). Sourced after `cd` to the repository root.
+# Every check prints what it checks and its verdict; a missing tool or
+# permission is a printed SKIP with the reason, never a silent pass.
+set -u
+passed=0
+failed=0
+skipped=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tracefilter-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+pass() { passed=$((passed + 1)); echo "  ok: $1"; }
+fail() { failed=$((failed + 1)); echo "  FAIL: $1"; }
+skip() { skipped=$((skipped + 1)); echo "  SKIP: $1"; }
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+# Prints the summary and exits non-zero on any failure.
+finish() {
+	echo "  $passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+}
+# strace 6.1's program for `-e trace=SET` as a raw struct sock_filter file.
+strace_program() {
+	strace -d --seccomp-bpf -f -e trace="$1" true 2>&1 >/dev/null |
+		awk -f tests/lib/strace-dump.awk >"$2.txt" || return 1
+	printf "$(cat "$2.txt")" >"$2"
+}

@@ -1,0 +1,80 @@
+#!/bin/sh
+# tfdump on every set of the public corpus: it compiles, and its figures
+# agree with its own listing and with the set it was given.
+cd "$(dirname "$0")/.." && . tests/lib/common.sh
+
+corpus=../shared/corpus.txt
+echo "tfdump: every set of $corpus compiles; length = listed instructions; traced + allowed = table size"
+if [ ! -r "$corpus" ]; then
+	skip "$corpus not found"
+	finish
+	exit
+fi
+
+# check_dump NAME EXPECTED_X86_64_TRACED ARGS...: runs tfdump and checks its figures.
+check_dump() {
+	name=$1 want=$2
+	shift 2
+	if ! ./build/tfdump "$@" >"$TMP/dump" 2>"$TMP/err"; then
+		fail "$name: tfdump $* failed: $(cat "$TMP/err")"
+		return
+	fi
+	len=$(sed -n 's/^length: //p' "$TMP/dump")
+	listed=$(grep -c '^ *[0-9][0-9]*: ' "$TMP/dump")
+	bad=$(awk '/^personality / {
+		for (i = 1; i <= NF; i++) {
+			if ($(i + 1) ~ /^syscalls,/) n = $i
+			if ($(i + 1) ~ /^traced,/) t = $i
+			if ($(i + 1) ~ /^allowed,/) a = $i
+		}
+		if (t + a != n) print $2 ": " t " traced + " a " allowed != " n
+	}' "$TMP/dump")
+	x86=$(awk '/^personality x86_64 / { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^traced,/) print $i }' "$TMP/dump")
+	if [ -z "$len" ] || [ "$len" != "$listed" ]; then
+		fail "$name: length '$len' but $listed instructions listed"
+	elif grep -q '; invalid program' "$TMP/dump"; then
+		fail "$name: the listing says the program is invalid"
+	elif [ -n "$bad" ]; then
+		fail "$name: $bad"
+	elif [ "$want" = any ] && [ "${x86:-0}" -gt 0 ] || [ "$want" = "${x86:-}" ]; then
+		pass "$name: $len instructions, x86_64 traced $x86, $(sed -n 's/^strategy: //p' "$TMP/dump")"
+	else
+		fail "$name: x86_64 traced '${x86:-}', expected $want"
+	fi
+}
+
+x86_size=$(./build/tfdump -p x86_64 read | awk '/^personality/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^syscalls,/) print $i }')
+while IFS= read -r set; do
+	case $set in
+	'' | '#'*) continue ;;
+	*%*)
+		# Syscall classes are strace's: take the set from strace's own program.
+		if ! have strace; then
+			skip "$set: strace not installed (its classes define the set)"
+			continue
+		fi
+		if ! strace_program "$set" "$TMP/prog"; then
+			fail "$set: cannot read strace's program"
+			continue
+		fi
+		check_dump "$set" any -p x86_64 -p i386 -p x32 --traced-by "$TMP/prog"
+		;;
+	!*)
+		list=${set#!}
+		n=$(echo "$list" | tr ',' '\n' | grep -c .)
+		check_dump "$set" $((x86_size - n)) --all-but "$list"
+		;;
+	*)
+		check_dump "$set" "$(echo "$set" | tr ',' '\n' | grep -c .)" "$set"
+		;;
+	esac
+done <"$corpus"
+
+echo "tfdump: usage errors"
+./build/tfdump >/dev/null 2>&1
+check "no set: exit 2" [ $? -eq 2 ]
+./build/tfdump no_such_syscall >/dev/null 2>"$TMP/err"
+st=$?
+check "unknown syscall: exit 2 with the name in the message" \
+	sh -c "[ $st -eq 2 ] && grep -q no_such_syscall '$TMP/err'"
+finish
