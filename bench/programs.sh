@@ -9,6 +9,7 @@
 #   OUTDIR/N/libseccomp.bpf      libseccomp's default
 #   OUTDIR/N/libseccomp-tree.bpf libseccomp with SCMP_FLTATR_CTL_OPTIMIZE=2
 #   OUTDIR/stats.txt             "set N prog TOOL len L mean M max X cacheable C ..."
+#   OUTDIR/ends                  strace's table ends: x86_64 i386 x32
 #
 # Needs: strace (6.1), libseccomp-dev, gcc, the library built (make).
 set -eu
@@ -27,6 +28,7 @@ ends=$(strace -d --seccomp-bpf -f -e trace=openat true 2>&1 >/dev/null |
 	     /SECCOMP_RET_ALLOW/ && k!="" {e[n++]=k} {k=""}
 	     END { if (n == 3) printf "%d %d %d\n", e[2], e[1], e[0] - 1073741824 }')
 [ -n "$ends" ] || { echo "programs.sh: cannot find strace's table ends" >&2; exit 1; }
+echo "$ends" > "$out/ends"
 
 : > "$out/stats.txt"
 n=0

@@ -116,7 +116,7 @@ done
 		nr=$("$work/peers" pick "$d/strace.bpf")
 		echo "echo set $i"
 		printf 'guest cost --nr %s --rounds %s --batch %s none=none floor=floor' "$nr" "$rounds" "$batch"
-		for t in ours strace libseccomp libseccomp-tree; do
+		for t in ours ours-size strace libseccomp libseccomp-tree; do
 			printf ' %s=/p/%s/%s.bpf' "$t" "$i" "$t"
 		done
 		echo

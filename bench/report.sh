@@ -71,8 +71,8 @@ echo "*floor*: the one-instruction \`ret ALLOW\` filter, the kernel's seccomp sl
 echo "*cacheable*: the kernel's action cache (Linux 5.11+) proves every allowed x86_64 syscall allowed, so the"
 echo "filter never runs for them."
 echo
-echo "| set | none ns | floor ns | none | ours | strace | libseccomp | libseccomp tree | strace cacheable |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| set | none ns | floor ns | none | ours | ours (size) | strace | libseccomp | libseccomp tree | strace cacheable |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 awk -v stats="$out/progs/stats.txt" -v setsf="$tsv/sets" '
 BEGIN {
 	FS = "\t"; while ((getline l < setsf) > 0) { split(l, a, "\t"); name[a[1]] = a[2] }
@@ -81,8 +81,8 @@ BEGIN {
 { ns[$1, $3] = $4; ratio[$1, $3] = $5; seen[$1] = 1 }
 END {
 	for (i = 1; i <= 100; i++) if (i in seen)
-		printf "| `%s` | %.1f | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %s |\n", name[i], ns[i, "none"], ns[i, "floor"],
-			ratio[i, "none"], ratio[i, "ours"], ratio[i, "strace"], ratio[i, "libseccomp"], ratio[i, "libseccomp-tree"], cache[i]
+		printf "| `%s` | %.1f | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s |\n", name[i], ns[i, "none"], ns[i, "floor"],
+			ratio[i, "none"], ratio[i, "ours"], ratio[i, "ours-size"], ratio[i, "strace"], ratio[i, "libseccomp"], ratio[i, "libseccomp-tree"], cache[i]
 }' "$out/cost.txt"
 echo
 echo "![per-syscall cost ratio to the floor](bench/cost.svg)"
@@ -104,6 +104,15 @@ END {
 	printf "Target ours below strace where strace is not cacheable (%d sets): %s.\n", nunc, worse == "" ? "**met**" : "**missed** on" worse
 }' "$out/cost.txt"
 echo
+if [ -s "$out/tfbench.txt" ]; then
+	echo "Cross-check with \`build/tfbench\` (the project's example: long-lived children, its own rebuild of"
+	echo "strace's bit matcher as *strace-bit*, ours under each objective), on the sets strace cannot cache:"
+	echo
+	echo '```'
+	cat "$out/tfbench.txt"
+	echo '```'
+	echo
+fi
 echo "### 2. End to end"
 echo
 echo "Wall time ratio to the untraced run of the same round (median of $rounds interleaved rounds, order rotated"
@@ -182,23 +191,23 @@ if [ -s "$qemu" ]; then
 	for i in $(awk '{print $1}' "$out/cost.txt" | sort -nu); do
 		d=$out/progs/$i
 		"$out/bin/peers" exec "$(awk -v i="$i" '$1 == i {print $2; exit}' "$out/cost.txt")" \
-			"$d/ours.bpf" "$d/strace.bpf" "$d/libseccomp.bpf" "$d/libseccomp-tree.bpf" |
+			"$d/ours.bpf" "$d/ours-size.bpf" "$d/strace.bpf" "$d/libseccomp.bpf" "$d/libseccomp-tree.bpf" |
 			sed "s|^$d/\([^ ]*\)\.bpf|$i \1|"
 	done > "$tsv/path"
 	echo "Each cell: ratio to the floor (cBPF instructions the program executes for the measured syscall)."
 	echo
-	echo "| set | 5.10 floor insns | 5.10 ours | strace | libseccomp | tree | 6.1 floor insns | 6.1 ours | strace | libseccomp | tree |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	echo "| set | 5.10 floor insns | 5.10 ours | ours (size) | strace | libseccomp | tree | 6.1 floor insns | 6.1 ours | ours (size) | strace | libseccomp | tree |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	awk -v setsf="$tsv/sets" -v pathf="$tsv/path" '
 	BEGIN { FS = "\t"; while ((getline l < setsf) > 0) { split(l, a, "\t"); name[a[1]] = a[2] }; FS = " "
 		while ((getline l < pathf) > 0) { split(l, a, " "); path[a[1], a[2]] = a[3] } }
 	$2 == "cost" { v[$1, $3, $4] = $6; ins[$1, $3, $4] = $5; seen[$3] = 1 }
-	END { split("bullseye bookworm", ks, " "); split("ours strace libseccomp libseccomp-tree", ts, " ")
+	END { split("bullseye bookworm", ks, " "); split("ours ours-size strace libseccomp libseccomp-tree", ts, " ")
 		for (i = 1; i <= 100; i++) if (i in seen) {
 		printf "| `%s` |", name[i]
 		for (k = 1; k <= 2; k++) {
 			printf " %.0f |", ins[ks[k], i, "floor"]
-			for (t = 1; t <= 4; t++) printf " %.3f (%d) |", v[ks[k], i, ts[t]], path[i, ts[t]]
+			for (t = 1; t <= 5; t++) printf " %.3f (%d) |", v[ks[k], i, ts[t]], path[i, ts[t]]
 		}
 		printf "\n" } }' "$qemu"
 	echo
@@ -222,8 +231,8 @@ if [ -s "$qemu" ]; then
 	awk -v pathf="$tsv/path" '
 	BEGIN { while ((getline l < pathf) > 0) { split(l, a, " "); path[a[1], a[2]] = a[3] } }
 	$1 == "bullseye" && $2 == "cost" { ins[$3, $4] = $5; seen[$3] = 1 }
-	END { split("ours strace libseccomp libseccomp-tree", ts, " ")
-		for (i in seen) for (t = 1; t <= 4; t++) if (path[i, ts[t]] > 0) { d += ins[i, ts[t]] - ins[i, "floor"]; p += path[i, ts[t]] }
+	END { split("ours ours-size strace libseccomp libseccomp-tree", ts, " ")
+		for (i in seen) for (t = 1; t <= 5; t++) if (path[i, ts[t]] > 0) { d += ins[i, ts[t]] - ins[i, "floor"]; p += path[i, ts[t]] }
 		if (p > 0) printf "\nOn 5.10 each cBPF instruction executed costs %.2f guest x86 instructions on every syscall (all cells: extra guest instructions over the floor / cBPF instructions executed); on 6.1 a cacheable program costs the floor whatever its length; only an uncacheable one (strace'"'"'s bit matcher on the sets marked not cacheable) costs more, see the 6.1 columns.\n", d / p }' "$qemu"
 	echo
 	echo "Kernel-side checks in the guests (\`bench/guest checks\`: raw syscalls, then the library's"

@@ -70,10 +70,31 @@ for i in $sets; do
 	say "cost: set $i/$nsets $(cat "$d/set")"
 	nr=$("$out/bin/peers" pick "$d/strace.bpf")
 	taskset -c 1 "$out/bin/guest" cost --nr "$nr" --rounds "$cost_rounds" --batch "$cost_batch" \
-		none=none floor=floor ours="$d/ours.bpf" strace="$d/strace.bpf" \
+		none=none floor=floor ours="$d/ours.bpf" ours-size="$d/ours-size.bpf" strace="$d/strace.bpf" \
 		libseccomp="$d/libseccomp.bpf" libseccomp-tree="$d/libseccomp-tree.bpf" |
 		sed "s/^cost /$i $nr /" >> "$out/cost.txt"
 done
+
+# Cross-check with the project's own tfbench (long-lived children, getppid
+# only, so not for sets that trace getppid) on the sets strace cannot cache.
+: > "$out/tfbench.txt"
+if [ -x "$root/build/tfbench" ]; then
+	for i in $sets; do
+		d=$out/progs/$i
+		grep -q "set $i prog strace .* cacheable no" "$out/progs/stats.txt" || continue
+		say "cost: tfbench cross-check on $(cat "$d/set")"
+		{
+			echo "\$ tfbench --rounds $cost_rounds --batch $cost_batch --traced-by strace.bpf" \
+				"$(awk '{printf "-p x86_64:%s -p i386:%s -p x32:%s", $1, $2, $3}' "$out/progs/ends")" \
+				"--program strace.bpf --program libseccomp-tree.bpf    # $(cat "$d/set")"
+			# shellcheck disable=SC2046
+			taskset -c 1 "$root/build/tfbench" --rounds "$cost_rounds" --batch "$cost_batch" \
+				--traced-by "$d/strace.bpf" $(awk '{printf "-p x86_64:%s -p i386:%s -p x32:%s", $1, $2, $3}' "$out/progs/ends") \
+				--program "$d/strace.bpf" --program "$d/libseccomp-tree.bpf" 2>&1
+			echo
+		} >> "$out/tfbench.txt"
+	done
+fi
 
 # 3b. The older kernels (before the long end-to-end part: it fails faster).
 qemu_note=
