@@ -15,6 +15,10 @@
 # (INSNS: guest instructions per call of the batch that the fewest timer
 # interrupts hit, the least over the rounds; RATIO: to the floor's least)
 #
+# Then checks the kernel-side facts (bench/qemu-checks.awk): the exit status
+# is non-zero when one does not hold, so CI can run this script as a test
+# (QEMU_ROUNDS=1 QEMU_BATCH=200 make it quick).
+#
 # Downloads come from Debian's archive only, through apt with a private
 # configuration (the machine's apt setup is untouched), cached in
 # $TRACEFILTER_BENCH_CACHE (default ~/.cache/tracefilter-bench).
@@ -158,3 +162,5 @@ for suite in $suites; do
 done
 mv "$results.tmp" "$results"
 say "qemu: results in $results"
+# The kernel-side facts the library relies on, on each kernel: a mismatch fails.
+awk -f "$here/qemu-checks.awk" "$results"
