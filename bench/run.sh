@@ -42,8 +42,14 @@ for tool in strace gcc make tar taskset; do
 	command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing" >&2; exit 1; }
 done
 [ "$(nproc)" -ge 2 ] || { echo "run.sh: needs 2 CPUs (pins to CPU 1)" >&2; exit 1; }
+# Only a directory this script made is emptied.
+if [ -e "$out" ] && [ ! -e "$out/.tf-bench" ]; then
+	echo "run.sh: $out exists and is not a bench output directory; set TF_BENCH_OUT" >&2
+	exit 1
+fi
 rm -rf "$out"
 mkdir -p "$out/bin"
+: > "$out/.tf-bench"
 cut -d ' ' -f 1-3 /proc/loadavg > "$out/loadavg"
 
 say "build: library, examples, bench helpers"
