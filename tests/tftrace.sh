@@ -75,11 +75,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	skip "not root: cannot stack the outer filters that make the install fail"
 elif ! have strace; then
 	skip "strace not installed: no reference to compare with"
-elif ! cc -O2 -o "$TMP/filter-stack" tests/c/filter-stack.c 2>"$TMP/err"; then
-	fail "tests/c/filter-stack.c does not build: $(head -n 3 "$TMP/err")"
+elif ! cc -O2 -o "$TMP/seccomp_stack" tests/c/seccomp_stack.c 2>"$TMP/err"; then
+	fail "tests/c/seccomp_stack.c does not build: $(head -n 3 "$TMP/err")"
 else
 	# Room for the probe's filter, not for the program: seccomp(2) says ENOMEM.
-	"$TMP/filter-stack" 10 "$TFTRACE" -o "$TMP/fb" -e trace=openat -- cat /etc/hostname \
+	"$TMP/seccomp_stack" room 8 -- "$TFTRACE" -o "$TMP/fb" -e trace=openat -- cat /etc/hostname \
 		>/dev/null 2>"$TMP/fb.err"
 	st=$?
 	check "exit status 0 (got $st)" [ "$st" -eq 0 ]

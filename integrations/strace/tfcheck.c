@@ -1,0 +1,283 @@
+/*
+ * tfcheck: figures and checks on the seccomp program of `strace -d
+ * --seccomp-bpf`, read from strace's debug output on stdin.
+ *
+ *   tfcheck figures [N64 N32]
+ *                      length, mean and max instructions executed per
+ *                      allowed x86_64 (i386) syscall, whether every allowed
+ *                      one is kernel-cacheable; over the syscalls of
+ *                      tracefilter's tables, numbered below N64 (N32) if
+ *                      given (strace's own table sizes, for a like-for-like
+ *                      comparison: strace traces numbers it does not know)
+ *   tfcheck recompile  compiles the bitmaps that patched strace printed
+ *                      ("tracefilter: personality ...") with
+ *                      tracefilter_compile and compares the result with the
+ *                      dumped program, instruction by instruction
+ *   tfcheck names      prints the x86_64 syscall names, one a line
+ *
+ * Works on any program strace dumps (stock or patched): syscalls are run
+ * through tracefilter_evaluate / tracefilter_cacheable, the kernel's own
+ * semantics. Exit status: 0 success, 1 check failed, 2 usage or input error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/seccomp.h>
+#include <tracefilter.h>
+
+#define MAX_PERS 8
+
+static struct sock_filter insns[BPF_MAXINSNS];
+static unsigned int ninsns;
+
+struct pers {
+	struct tracefilter_personality p;
+	uint8_t *bits;
+};
+static struct pers pers[MAX_PERS];
+static size_t npers;
+
+static int parse_stmt(const char *s, struct sock_filter *f)
+{
+	unsigned int code, jt, jf, k;
+	char word[32];
+
+	if (sscanf(s, "STMT(BPF_LDWABS, data->%31[a-z])", word) == 1) {
+		*f = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						   strcmp(word, "arch") ? 0 : 4);
+	} else if (sscanf(s, "STMT(BPF_LDWABS, %i)", &k) == 1) {
+		*f = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, k);
+	} else if (sscanf(s, "STMT(BPF_LDWIMM, %i)", &k) == 1) {
+		*f = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_IMM, k);
+	} else if (!strncmp(s, "STMT(BPF_RET, SECCOMP_RET_TRACE)", 32)) {
+		*f = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+	} else if (!strncmp(s, "STMT(BPF_RET, SECCOMP_RET_ALLOW)", 32)) {
+		*f = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	} else if (sscanf(s, "STMT(BPF_RET, %i)", &k) == 1) {
+		*f = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, k);
+	} else if (sscanf(s, "STMT(BPF_RSH, %i)", &k) == 1) {
+		*f = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, k);
+	} else if (!strncmp(s, "STMT(BPF_LSH, X)", 16)) {
+		*f = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_LSH | BPF_X, 0);
+	} else if (sscanf(s, "STMT(BPF_AND, %i)", &k) == 1) {
+		*f = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k);
+	} else if (!strncmp(s, "STMT(BPF_TAX)", 13)) {
+		*f = (struct sock_filter) BPF_STMT(BPF_MISC | BPF_TAX, 0);
+	} else if (!strncmp(s, "STMT(BPF_TXA)", 13)) {
+		*f = (struct sock_filter) BPF_STMT(BPF_MISC | BPF_TXA, 0);
+	} else if (sscanf(s, "STMT(%i, %u, %u, %i)", &code, &jt, &jf, &k) == 4) {
+		*f = (struct sock_filter) { (uint16_t)code, (uint8_t)jt, (uint8_t)jf, k };
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_jump(const char *s, struct sock_filter *f)
+{
+	static const struct { const char *name; uint16_t code; } ops[] = {
+		{ "JEQ", BPF_JMP | BPF_JEQ | BPF_K },
+		{ "JGE", BPF_JMP | BPF_JGE | BPF_K },
+		{ "JGT", BPF_JMP | BPF_JGT | BPF_K },
+		{ "JSET", BPF_JMP | BPF_JSET | BPF_K },
+	};
+	unsigned int jt, jf, k;
+	char op[8];
+
+	if (sscanf(s, "JUMP(BPF_JA, %i)", &k) == 1) {
+		*f = (struct sock_filter) BPF_STMT(BPF_JMP | BPF_JA, k);
+		return 0;
+	}
+	if (sscanf(s, "JUMP(BPF_%7[A-Z], %u, %u, %i)", op, &jt, &jf, &k) != 4)
+		return -1;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(op, ops[i].name)) {
+			*f = (struct sock_filter) BPF_JUMP(ops[i].code, k, jt, jf);
+			return 0;
+		}
+	return -1;
+}
+
+/* "0-3,59,322" or "none" */
+static int parse_traced(const char *s, struct pers *p)
+{
+	if (!strncmp(s, "none", 4))
+		return 0;
+	while (*s && *s != '\n') {
+		char *end;
+		unsigned long lo = strtoul(s, &end, 10), hi = lo;
+
+		if (end == s)
+			return -1;
+		if (*end == '-')
+			hi = strtoul(end + 1, &end, 10);
+		if (hi >= p->p.nsyscalls || lo > hi)
+			return -1;
+		for (unsigned long i = lo; i <= hi; i++)
+			p->bits[i / 8] |= 1u << (i % 8);
+		s = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int parse_personality(const char *s)
+{
+	unsigned int idx, arch, flag, n;
+	int off = 0;
+	struct pers *p;
+
+	if (sscanf(s, "tracefilter: personality %u: arch %i, nr flag %i, %u syscalls, traced %n",
+		   &idx, &arch, &flag, &n, &off) != 4 || !off)
+		return 1; /* another "personality" line (figures): not ours */
+	if (idx != npers || npers == MAX_PERS)
+		return -1;
+	p = &pers[npers++];
+	p->bits = calloc(n / 8 + 1, 1);
+	if (!p->bits)
+		return -1;
+	p->p = (struct tracefilter_personality) {
+		.audit_arch = arch, .nr_flag = flag, .traced = p->bits, .nsyscalls = n,
+	};
+	return parse_traced(s + off, p);
+}
+
+static int read_input(void)
+{
+	char line[1 << 16];
+
+	while (fgets(line, sizeof(line), stdin)) {
+		/* strace prefixes its messages with "argv0: " */
+		char *s = strstr(line, ": ");
+
+		if (!s)
+			continue;
+		s += 2;
+		if (!strncmp(s, "STMT(", 5) || !strncmp(s, "JUMP(", 5)) {
+			if (ninsns == BPF_MAXINSNS ||
+			    (s[0] == 'S' ? parse_stmt(s, &insns[ninsns]) : parse_jump(s, &insns[ninsns]))) {
+				fprintf(stderr, "tfcheck: cannot parse: %s", s);
+				return -1;
+			}
+			ninsns++;
+		} else if (!strncmp(s, "tracefilter: personality ", 25)) {
+			if (parse_personality(s) < 0) {
+				fprintf(stderr, "tfcheck: cannot parse: %s", s);
+				return -1;
+			}
+		}
+	}
+	if (!ninsns) {
+		fprintf(stderr, "tfcheck: no program in the input\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Over the syscalls of a personality's table that the program allows. */
+static int walk(const struct sock_fprog *prog, const char *name, uint32_t below,
+		unsigned int *allowed, double *mean, unsigned int *max, int *cacheable)
+{
+	uint32_t arch, flag, n;
+	unsigned long sum = 0;
+	int rc;
+
+	if (tracefilter_personality_lookup(name, &arch, &flag, &n) != TRACEFILTER_OK)
+		return -1;
+	if (below && below < n)
+		n = below;
+	*allowed = 0;
+	*max = 0;
+	*cacheable = 1;
+	for (uint32_t nr = 0; nr < n; nr++) {
+		uint32_t action, executed, cached;
+
+		if (!tracefilter_syscall_name(arch, flag, nr))
+			continue;
+		rc = tracefilter_evaluate(prog, arch, nr | flag, &action, &executed);
+		if (rc == TRACEFILTER_OK)
+			rc = tracefilter_cacheable(prog, arch, nr | flag, &cached);
+		if (rc != TRACEFILTER_OK) {
+			fprintf(stderr, "tfcheck: %s\n", tracefilter_strerror(rc));
+			return -1;
+		}
+		if ((action & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+			continue;
+		++*allowed;
+		sum += executed;
+		if (executed > *max)
+			*max = executed;
+		if (!cached)
+			*cacheable = 0;
+	}
+	*mean = *allowed ? (double)sum / *allowed : 0;
+	return 0;
+}
+
+static int figures(uint32_t below, uint32_t below32)
+{
+	struct sock_fprog prog = { .len = (unsigned short)ninsns, .filter = insns };
+	unsigned int allowed, max, allowed32, max32;
+	double mean, mean32;
+	int cacheable, cacheable32;
+
+	if (walk(&prog, "x86_64", below, &allowed, &mean, &max, &cacheable) ||
+	    walk(&prog, "i386", below32, &allowed32, &mean32, &max32, &cacheable32))
+		return 2;
+	printf("length %u\n", ninsns);
+	printf("x86_64: %u allowed, mean executed %.2f, max %u, cacheable %s\n",
+	       allowed, mean, max, cacheable ? "yes" : "no");
+	printf("i386: %u allowed, mean executed %.2f, max %u, cacheable %s\n",
+	       allowed32, mean32, max32, cacheable32 ? "yes" : "no");
+	return 0;
+}
+
+static int recompile(void)
+{
+	struct tracefilter_personality views[MAX_PERS];
+	struct tracefilter_program *prog;
+	const struct sock_fprog *f;
+	int rc;
+
+	if (!npers) {
+		fprintf(stderr, "tfcheck: no \"tracefilter: personality\" lines in the input\n");
+		return 2;
+	}
+	for (size_t i = 0; i < npers; i++)
+		views[i] = pers[i].p;
+	rc = tracefilter_compile(views, npers, NULL, &prog);
+	if (rc != TRACEFILTER_OK) {
+		fprintf(stderr, "tfcheck: tracefilter_compile: %s\n", tracefilter_strerror(rc));
+		return 1;
+	}
+	f = tracefilter_program_fprog(prog);
+	printf("dumped %u instructions, recompiled %u\n", ninsns, f->len);
+	rc = f->len == ninsns && !memcmp(f->filter, insns, ninsns * sizeof(insns[0])) ? 0 : 1;
+	printf("%s\n", rc ? "programs differ" : "identical");
+	tracefilter_program_free(prog);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "names")) {
+		uint32_t arch, flag, n;
+
+		if (tracefilter_personality_lookup("x86_64", &arch, &flag, &n) != TRACEFILTER_OK)
+			return 2;
+		for (uint32_t nr = 0; nr < n; nr++) {
+			const char *name = tracefilter_syscall_name(arch, flag, nr);
+
+			if (name)
+				puts(name);
+		}
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "recompile"))
+		return read_input() ? 2 : recompile();
+	if ((argc == 2 || argc == 4) && !strcmp(argv[1], "figures"))
+		return read_input() ? 2 : figures(argc == 4 ? (uint32_t)strtoul(argv[2], NULL, 0) : 0,
+						  argc == 4 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0);
+	fprintf(stderr, "usage: tfcheck figures [N64 N32]|recompile|names < strace-debug-output\n");
+	return 2;
+}
