@@ -18,7 +18,8 @@
 #
 # Knobs (environment): COST_ROUNDS (300) COST_BATCH (10000) E2E_ROUNDS (7)
 # WORK_N (1000000 getppid) WORK_M (2000 openat) TREE_FILES (10000)
-# E2E_SETS ("openat %file %desc") SKIP_QEMU=1 STRACE_PATCHED=PATH
+# E2E_SETS ("openat %file %desc") SKIP_QEMU=1 STRACE_PATCHED=PATH, or
+# STRACE_PATCHED=build to build it first (bench/patched-strace.sh, ~1.5 min)
 # TFTRACE=PATH (default build/tftrace; left out when missing).
 # Needs: gcc, make, cargo, strace, libseccomp-dev, tar, taskset, and for
 # qemu.sh qemu-system-x86, cpio, apt-get (downloads from Debian's archive).
@@ -60,6 +61,9 @@ gcc -O2 -Wall -Wextra -o "$out/bin/workload" "$here/workload.c"
 gcc -O2 -Wall -Wextra -o "$out/bin/timeit" "$here/timeit.c"
 tftrace=${TFTRACE:-$root/build/tftrace}
 [ -x "$tftrace" ] || tftrace=
+if [ "$patched" = build ]; then
+	patched=$(sh "$here/patched-strace.sh" "$out/patched")
+fi
 [ -z "$patched" ] || [ -x "$patched" ] || { echo "run.sh: STRACE_PATCHED=$patched is not executable" >&2; exit 1; }
 
 say "programs: strace's dumps, libseccomp's exports, ours"
