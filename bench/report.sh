@@ -119,7 +119,7 @@ echo "Wall time ratio to the untraced run of the same round (median of $rounds i
 echo "each round). *unpinned*: as the scheduler likes; *pinned*: \`taskset -c 1\` on the tracer, hence on it and"
 echo "the tracee. Workloads: \`syscalls\` = \`bench/workload -n ${WORK_N:-1000000} -m ${WORK_M:-2000}\` (getppid calls, never traced, and"
 echo "openat+close pairs spread over the run); \`tar\` = \`tar -cf\` of a generated tree of ${TREE_FILES:-10000} small files."
-echo "*strace-patched*: Debian's strace 6.1 with integrations/strace/tracefilter.patch (its filter is ours)."
+! grep -q " strace-patched " "$out/e2e.txt" || echo "*strace-patched*: Debian's strace 6.1 with integrations/strace/tracefilter.patch (its filter is ours)."
 echo "Tracers write to \`-o /dev/null\`. tftrace takes syscall names only: it gets the names strace's program traces."
 echo "Plain ptrace (\`strace -f\`, \`tftrace --no-seccomp\`) stops on every syscall, whatever the set."
 echo "Load average of this shared VM at the start and end of the run: $(cat "$out/loadavg" 2>/dev/null || echo unknown)."
