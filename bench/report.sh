@@ -122,6 +122,7 @@ echo "openat+close pairs spread over the run); \`tar\` = \`tar -cf\` of a genera
 ! grep -q " strace-patched " "$out/e2e.txt" || echo "*strace-patched*: Debian's strace 6.1 with integrations/strace/tracefilter.patch (its filter is ours)."
 echo "Tracers write to \`-o /dev/null\`. tftrace takes syscall names only: it gets the names strace's program traces."
 echo "Plain ptrace (\`strace -f\`, \`tftrace --no-seccomp\`) stops on every syscall, whatever the set."
+echo "Unpinned plain ptrace runs only in the first ${E2E_UNPINNED_PLAIN_ROUNDS:-3} rounds (a run can take minutes unpinned here)."
 echo "Load average of this shared VM at the start and end of the run: $(cat "$out/loadavg" 2>/dev/null || echo unknown)."
 echo "Unpinned figures move with that load; pinned ones are the reference. Ratios below 1 show the noise level."
 echo "\`tar\`'s syscalls are nearly all in \`%desc\` and \`%file\`: there the tracer stops, decodes and prints most"

@@ -17,6 +17,7 @@
 #     syscall, and bench/qemu.sh on Debian's 5.10 and 6.1 kernels.
 #
 # Knobs (environment): COST_ROUNDS (300) COST_BATCH (10000) E2E_ROUNDS (7)
+# E2E_UNPINNED_PLAIN_ROUNDS (3: unpinned plain ptrace runs only in the first rounds)
 # WORK_N (1000000 getppid) WORK_M (2000 openat) TREE_FILES (10000)
 # E2E_SETS ("openat %file %desc") SKIP_QEMU=1 STRACE_PATCHED=PATH, or
 # STRACE_PATCHED=build to build it first (bench/patched-strace.sh, ~1.5 min)
@@ -32,6 +33,7 @@ out=${TF_BENCH_OUT:-$root/build/bench}
 cost_rounds=${COST_ROUNDS:-300}
 cost_batch=${COST_BATCH:-10000}
 e2e_rounds=${E2E_ROUNDS:-7}
+plain_rounds=${E2E_UNPINNED_PLAIN_ROUNDS:-3}
 work_n=${WORK_N:-1000000}
 work_m=${WORK_M:-2000}
 tree_files=${TREE_FILES:-10000}
@@ -178,6 +180,11 @@ while [ $r -le "$e2e_rounds" ]; do
 				set=${rest%% *}
 				tracer=
 				[ "$set" = - ] || tracer=${rest#* }
+				# Unpinned plain ptrace can take minutes a run here: fewer rounds.
+				case $pin/$label in
+				unpinned/strace-plain | unpinned/tftrace-noseccomp)
+					[ "$r" -le "$plain_rounds" ] || continue ;;
+				esac
 				pre=
 				[ $pin = unpinned ] || pre="taskset -c 1"
 				# shellcheck disable=SC2086
