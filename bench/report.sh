@@ -44,7 +44,10 @@ END {
 			ratios = ratios " " t[p[1], p[2], i, p[3], p[4]] / t[p[1], p[2], i, "untraced", "-"]
 			secs = secs " " t[p[1], p[2], i, p[3], p[4]]
 		}
-		printf "%s %s %s %s %.3f %.4f\n", p[1], p[2], p[3], p[4], median(ratios), median(secs)
+		m = median(ratios)
+		n = split(ratios, a, " "); dev = ""
+		for (j = 1; j <= n; j++) dev = dev " " (a[j] > m ? a[j] - m : m - a[j])
+		printf "%s %s %s %s %.3f %.4f %.3f\n", p[1], p[2], p[3], p[4], m, median(secs), median(dev)
 	}
 }' "$out/e2e.txt" | sort > "$tsv/e2e"
 
@@ -116,8 +119,8 @@ fi
 echo "### 2. End to end"
 echo
 echo "Wall time ratio to the untraced run of the same round (median of $rounds interleaved rounds, order rotated"
-echo "each round). *unpinned*: as the scheduler likes; *pinned*: \`taskset -c 1\` on the tracer, hence on it and"
-echo "the tracee. Workloads: \`syscalls\` = \`bench/workload -n ${WORK_N:-1000000} -m ${WORK_M:-2000}\` (getppid calls, never traced, and"
+echo "each round; ± the median absolute deviation of the rounds' ratios). *unpinned*: as the scheduler likes; *pinned*: \`taskset -c 1\` on the tracer, hence on it and"
+echo "the tracee. Workloads: \`syscalls\` = \`bench/workload -n ${WORK_N:-2000000} -m ${WORK_M:-2000}\` (getppid calls, never traced, and"
 echo "openat+close pairs spread over the run); \`tar\` = \`tar -cf\` of a generated tree of ${TREE_FILES:-10000} small files."
 ! grep -q " strace-patched " "$out/e2e.txt" || echo "*strace-patched*: Debian's strace 6.1 with integrations/strace/tracefilter.patch (its filter is ours)."
 echo "Tracers write to \`-o /dev/null\`. tftrace takes syscall names only: it gets the names strace's program traces."
@@ -134,14 +137,15 @@ for w in syscalls tar; do
 	echo
 	echo "| tracer | set | unpinned | pinned | pinned s |"
 	echo "|---|---|---|---|---|"
-	awk -v w=$w '$1 == w && $3 != "untraced" { k = $3 " " $4; if (!(k in seen)) order[n++] = k; seen[k] = 1; r[k, $2] = $5; s[k, $2] = $6 }
-	END { for (i = 0; i < n; i++) { split(order[i], p, " "); printf "| %s | `%s` | %.2fx | %.2fx | %.3f |\n", p[1], p[2], r[order[i], "unpinned"], r[order[i], "pinned"], s[order[i], "pinned"] } }' "$tsv/e2e"
+	awk -v w=$w '$1 == w && $3 != "untraced" { k = $3 " " $4; if (!(k in seen)) order[n++] = k; seen[k] = 1; r[k, $2] = $5; s[k, $2] = $6; d[k, $2] = $7 }
+	END { for (i = 0; i < n; i++) { k = order[i]; split(k, p, " ")
+		printf "| %s | `%s` | %.2fx ±%.2f | %.2fx ±%.2f | %.3f |\n", p[1], p[2], r[k, "unpinned"], d[k, "unpinned"], r[k, "pinned"], d[k, "pinned"], s[k, "pinned"] } }' "$tsv/e2e"
 	echo
 done
 echo "![end-to-end slowdown, pinned](bench/e2e.svg)"
 echo
 awk '
-{ r[$1, $2, $3, $4] = $5; w[$1] = 1; if ($3 != "untraced" && $3 != "strace-plain" && $3 != "tftrace-noseccomp") { tools[$3] = 1; sets[$4] = 1 } }
+{ r[$1, $2, $3, $4] = $5; mad[$1, $2, $3, $4] = $7; w[$1] = 1; if ($3 != "untraced" && $3 != "strace-plain" && $3 != "tftrace-noseccomp") { tools[$3] = 1; sets[$4] = 1 } }
 END {
 	miss = ""
 	for (x in w) for (p in r) {}
@@ -149,10 +153,16 @@ END {
 		pn = pin == 1 ? "unpinned" : "pinned"
 		for (s in sets) for (t in tools) {
 			if (t == "strace-seccomp" || !((x, pn, t, s) in r) || !((x, pn, "strace-seccomp", s) in r)) continue
-			if (r[x, pn, t, s] > r[x, pn, "strace-seccomp", s]) miss = miss sprintf(" %s on %s `%s` %s (%.2fx vs %.2fx);", t, x, s, pn, r[x, pn, t, s], r[x, pn, "strace-seccomp", s])
+			if (r[x, pn, t, s] <= r[x, pn, "strace-seccomp", s]) continue
+			# Beyond the spread of both (median absolute deviations of the rounds) or not.
+			item = sprintf(" %s on %s `%s` %s (%.2fx vs %.2fx);", t, x, s, pn, r[x, pn, t, s], r[x, pn, "strace-seccomp", s])
+			if (r[x, pn, t, s] - r[x, pn, "strace-seccomp", s] > mad[x, pn, t, s] + mad[x, pn, "strace-seccomp", s]) miss = miss item
+			else noise = noise item
 		}
 	}
-	printf "0 Target tftrace and patched strace ≤ stock strace --seccomp-bpf on every workload and set: %s\n\n", miss == "" ? "**met**." : "**missed**:" miss
+	printf "0 Target tftrace and patched strace ≤ stock strace --seccomp-bpf on every workload and set: %s", miss == "" ? "**met** beyond the noise." : "**missed**:" miss
+	if (noise != "") printf " Above stock strace but within the rounds'"'"' spread (± median absolute deviation):%s", noise
+	printf "\n\n"
 	for (x in w) for (pin = 1; pin <= 2; pin++) {
 		pn = pin == 1 ? "unpinned" : "pinned"
 		if ((x, pn, "strace-plain", "openat") in r && (x, pn, "strace-seccomp", "openat") in r) {
@@ -160,7 +170,10 @@ END {
 			line = sprintf("- %s, %s: seccomp mode is %.1fx faster than plain ptrace for strace", x, pn, sp)
 			if ((x, pn, "tftrace-noseccomp", "openat") in r && (x, pn, "tftrace", "openat") in r) {
 				tp = r[x, pn, "tftrace-noseccomp", "openat"] / r[x, pn, "tftrace", "openat"]
-				line = line sprintf(", %.1fx for tftrace (target ≥ strace'"'"'s: %s)", tp, tp >= sp ? "met" : "**missed**")
+				# Relative spreads of both quotients, from the rounds' deviations.
+				es = sp * (mad[x, pn, "strace-plain", "openat"] / r[x, pn, "strace-plain", "openat"] + mad[x, pn, "strace-seccomp", "openat"] / r[x, pn, "strace-seccomp", "openat"])
+				et = tp * (mad[x, pn, "tftrace-noseccomp", "openat"] / r[x, pn, "tftrace-noseccomp", "openat"] + mad[x, pn, "tftrace", "openat"] / r[x, pn, "tftrace", "openat"])
+				line = line sprintf(", %.1fx for tftrace (target ≥ strace'"'"'s: %s)", tp, tp >= sp ? "met" : sp - tp <= es + et ? "below, within the spread" : "**missed**")
 			}
 			print "1 " line
 		}

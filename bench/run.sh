@@ -18,7 +18,7 @@
 #
 # Knobs (environment): COST_ROUNDS (300) COST_BATCH (10000) E2E_ROUNDS (7)
 # E2E_UNPINNED_PLAIN_ROUNDS (3: unpinned plain ptrace runs only in the first rounds)
-# WORK_N (1000000 getppid) WORK_M (2000 openat) TREE_FILES (10000)
+# WORK_N (2000000 getppid) WORK_M (2000 openat) TREE_FILES (10000)
 # E2E_SETS ("openat %file %desc") SKIP_QEMU=1 STRACE_PATCHED=PATH, or
 # STRACE_PATCHED=build to build it first (bench/patched-strace.sh, ~1.5 min)
 # TFTRACE=PATH (default build/tftrace; left out when missing).
@@ -34,7 +34,7 @@ cost_rounds=${COST_ROUNDS:-300}
 cost_batch=${COST_BATCH:-10000}
 e2e_rounds=${E2E_ROUNDS:-7}
 plain_rounds=${E2E_UNPINNED_PLAIN_ROUNDS:-3}
-work_n=${WORK_N:-1000000}
+work_n=${WORK_N:-2000000}
 work_m=${WORK_M:-2000}
 tree_files=${TREE_FILES:-10000}
 e2e_sets=${E2E_SETS:-openat %file %desc}
