@@ -170,7 +170,7 @@ END {
 			line = sprintf("- %s, %s: seccomp mode is %.1fx faster than plain ptrace for strace", x, pn, sp)
 			if ((x, pn, "tftrace-noseccomp", "openat") in r && (x, pn, "tftrace", "openat") in r) {
 				tp = r[x, pn, "tftrace-noseccomp", "openat"] / r[x, pn, "tftrace", "openat"]
-				# Relative spreads of both quotients, from the rounds' deviations.
+				# Relative spreads of both quotients, from the deviations of the rounds.
 				es = sp * (mad[x, pn, "strace-plain", "openat"] / r[x, pn, "strace-plain", "openat"] + mad[x, pn, "strace-seccomp", "openat"] / r[x, pn, "strace-seccomp", "openat"])
 				et = tp * (mad[x, pn, "tftrace-noseccomp", "openat"] / r[x, pn, "tftrace-noseccomp", "openat"] + mad[x, pn, "tftrace", "openat"] / r[x, pn, "tftrace", "openat"])
 				line = line sprintf(", %.1fx for tftrace (target ≥ strace'"'"'s: %s)", tp, tp >= sp ? "met" : sp - tp <= es + et ? "below, within the spread" : "**missed**")
