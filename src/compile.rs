@@ -3,7 +3,7 @@
 
 use crate::assemble::assemble;
 use crate::bpf::*;
-use crate::emulate::{check, const_allow, run, SeccompData};
+use crate::emulate::{check, run_cached, SeccompData};
 use crate::error::{Error, Result};
 use crate::peephole;
 use crate::program::Graph;
@@ -58,29 +58,39 @@ pub fn compile_weighted(
         Strategy::Auto => Strategy::ALL.to_vec(),
         forced => vec![forced],
     };
-    let mut best: Option<(Score, Program)> = None;
+    let mut built: Vec<Program> = Vec::new();
     let mut errors = Vec::new();
     for s in candidates {
         // Bits is never cacheable: under SPEED it cannot beat a program
-        // that is, so it is not even built.
+        // that is, so it is not even built when one exists (it comes last).
         if s == Strategy::Bits
             && opts.objective == Objective::Speed
-            && best.as_ref().is_some_and(|(b, _)| b.cacheable)
+            && opts.allowed_action == SECCOMP_RET_ALLOW
+            && !built.is_empty()
         {
             continue;
         }
         match build(s, &d, &w) {
-            Ok(p) => {
-                let score = Score::measure(&p, &d, &w, pers, weights, opts);
-                if best
-                    .as_ref()
-                    .is_none_or(|(b, _)| score.better_than(b, opts.objective))
-                {
-                    best = Some((score, p));
-                }
-            }
+            Ok(p) => built.push(p),
             Err(e @ Error::Verify(_)) => return Err(e),
             Err(e) => errors.push(e),
+        }
+    }
+    // Under SIZE a longer program loses whatever it executes: the emulator
+    // runs only for the lengths that tie.
+    if opts.objective == Objective::Size {
+        if let Some(min) = built.iter().map(|p| p.insns.len()).min() {
+            built.retain(|p| p.insns.len() == min);
+        }
+    }
+    let mut best: Option<(Score, Program)> = None;
+    for p in built {
+        let score = Score::measure(&p, &d, &w, pers, weights, opts);
+        if best
+            .as_ref()
+            .is_none_or(|(b, _)| score.better_than(b, opts.objective))
+        {
+            best = Some((score, p));
         }
     }
     if let Some((_, p)) = best {
@@ -148,13 +158,11 @@ impl Score {
         for (ai, a) in d.archs.iter().enumerate() {
             for (k, iv) in a.intervals.iter().enumerate() {
                 let wt = w.allowed[ai][k];
-                if wt > 0.0 {
-                    let r = run(prog, &SeccompData::new(a.arch, iv.lo));
+                if wt > 0.0 || w.native[ai][k] {
+                    let (r, cached) = run_cached(prog, &SeccompData::new(a.arch, iv.lo));
                     num += wt * r.executed as f64;
                     den += wt;
-                }
-                if w.native[ai][k] && cacheable {
-                    cacheable = const_allow(prog, a.arch, iv.lo);
+                    cacheable &= !w.native[ai][k] || cached;
                 }
             }
         }
@@ -177,14 +185,10 @@ impl Score {
             for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
                 let nr = p.nr_flag | i;
                 let wt = weights::syscall_weight(weights, pers, pi, i);
-                if wt > 0.0 {
-                    let r = run(prog, &SeccompData::new(p.audit_arch, nr));
-                    num += wt * r.executed as f64;
-                    den += wt;
-                }
-                if p.nr_flag == 0 && cacheable {
-                    cacheable = const_allow(prog, p.audit_arch, nr);
-                }
+                let (r, cached) = run_cached(prog, &SeccompData::new(p.audit_arch, nr));
+                num += wt * r.executed as f64;
+                den += wt;
+                cacheable &= p.nr_flag != 0 || cached;
             }
         }
         Score {
@@ -236,6 +240,7 @@ fn build(s: Strategy, d: &Decisions, w: &ArchWeights) -> Result<Program> {
 mod tests {
     use super::*;
     use crate::arch::*;
+    use crate::emulate::run;
 
     #[test]
     fn x86_trio_is_exact_on_every_boundary() {

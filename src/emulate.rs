@@ -210,6 +210,33 @@ fn check_scratch(prog: &[Insn]) -> Result<(), CheckError> {
 /// Runs a program that passed [`check`]. Jumps only go forward, so this
 /// executes at most `prog.len()` instructions.
 pub fn run(prog: &[Insn], data: &SeccompData) -> Run {
+    exec(prog, data).0
+}
+
+/// [`run`], and whether the kernel's action cache proves this (arch, nr)
+/// allowed: the same as [`const_allow`] in one pass, since a path made of
+/// the instructions the cache follows is exactly the path it follows.
+pub fn run_cached(prog: &[Insn], data: &SeccompData) -> (Run, bool) {
+    let (r, plain) = exec(prog, data);
+    (r, plain && r.action == SECCOMP_RET_ALLOW)
+}
+
+/// Whether `seccomp_is_const_allow` follows this instruction with only nr
+/// and arch known.
+fn cache_follows(insn: &Insn) -> bool {
+    let code = insn.code;
+    (code == BPF_LD | BPF_W | BPF_ABS && (insn.k == SECCOMP_DATA_NR || insn.k == SECCOMP_DATA_ARCH))
+        || code == BPF_RET | BPF_K
+        || code == BPF_JMP | BPF_JA
+        || code == BPF_JMP | BPF_JEQ | BPF_K
+        || code == BPF_JMP | BPF_JGE | BPF_K
+        || code == BPF_JMP | BPF_JGT | BPF_K
+        || code == BPF_JMP | BPF_JSET | BPF_K
+        || code == BPF_ALU | BPF_AND | BPF_K
+}
+
+fn exec(prog: &[Insn], data: &SeccompData) -> (Run, bool) {
+    let mut plain = true;
     let (mut a, mut x) = (0u32, 0u32);
     let mut mem = [0u32; BPF_MEMWORDS as usize];
     let mut pc = 0usize;
@@ -218,12 +245,13 @@ pub fn run(prog: &[Insn], data: &SeccompData) -> Run {
         let insn = prog[pc];
         executed += 1;
         pc += 1;
+        plain &= cache_follows(&insn);
         let k = insn.k;
         let operand = if src(insn.code) == BPF_X { x } else { k };
         match class(insn.code) {
             BPF_RET => {
                 let action = if insn.code == BPF_RET | BPF_A { a } else { k };
-                return Run { action, executed };
+                return (Run { action, executed }, plain);
             }
             BPF_LD => {
                 a = match insn.code & 0xe0 {
@@ -258,10 +286,11 @@ pub fn run(prog: &[Insn], data: &SeccompData) -> Run {
                         // The kernel's conversion of classic BPF ends the
                         // program with 0 on a division by X == 0.
                         if operand == 0 {
-                            return Run {
+                            let r = Run {
                                 action: 0,
                                 executed,
                             };
+                            return (r, false);
                         }
                         a / operand
                     }

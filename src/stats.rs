@@ -2,7 +2,7 @@
 //! syscalls the tracee runs at full speed, and whether the kernel can skip it.
 
 use crate::bpf::*;
-use crate::emulate::{const_allow, run, SeccompData};
+use crate::emulate::{run_cached, SeccompData};
 use crate::spec::{Options, Personality, Strategy};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -43,11 +43,11 @@ impl Stats {
                 let mut cacheable = p.nr_flag == 0 && opts.allowed_action == SECCOMP_RET_ALLOW;
                 for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
                     let nr = p.nr_flag | i;
-                    let r = run(prog, &SeccompData::new(p.audit_arch, nr));
+                    let (r, cached) = run_cached(prog, &SeccompData::new(p.audit_arch, nr));
                     allowed += 1;
                     total += r.executed as u64;
                     max = max.max(r.executed);
-                    cacheable = cacheable && const_allow(prog, p.audit_arch, nr);
+                    cacheable = cacheable && cached;
                 }
                 PersonalityStats {
                     audit_arch: p.audit_arch,

@@ -56,27 +56,6 @@ impl Set {
         }
     }
 
-    fn union(&self, other: &Set) -> Set {
-        // Both lists are sorted: merge them rather than sort the whole.
-        let (a, b) = (&self.0, &other.0);
-        let (mut i, mut j) = (0, 0);
-        let mut out = Set(Vec::with_capacity(a.len() + b.len()));
-        while i < a.len() || j < b.len() {
-            let take_a = j == b.len() || (i < a.len() && a[i] <= b[j]);
-            let (lo, hi) = if take_a { a[i] } else { b[j] };
-            if take_a {
-                i += 1;
-            } else {
-                j += 1;
-            }
-            match out.0.last_mut() {
-                Some(last) if (lo as u64) <= last.1 as u64 + 1 => last.1 = last.1.max(hi),
-                _ => out.0.push((lo, hi)),
-            }
-        }
-        out
-    }
-
     /// Number of values, as u64 since the full set has 2^32.
     fn count(&self) -> u64 {
         self.0.iter().map(|&(lo, hi)| (hi - lo) as u64 + 1).sum()
@@ -357,33 +336,21 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                         }
                         Val::Arch => {
                             let (yes, no) = r.arch.split(code, k)?;
-                            (
-                                Rect {
-                                    arch: yes,
-                                    ..r.clone()
-                                },
-                                Rect { arch: no, ..r },
-                            )
+                            let yes = Rect {
+                                acc: r.acc.clone(),
+                                x: r.x.clone(),
+                                arch: yes,
+                                nr: r.nr.clone(),
+                            };
+                            (yes, Rect { arch: no, ..r })
                         }
                         Val::Nr => {
                             let (yes, no) = r.nr.split(code, k)?;
-                            (
-                                Rect {
-                                    nr: yes,
-                                    ..r.clone()
-                                },
-                                Rect { nr: no, ..r },
-                            )
+                            (with_nr(&r, yes), Rect { nr: no, ..r })
                         }
                         Val::Low(table) => {
                             let (yes, no) = split_low(&r.nr, table, |v| emulate_cmp(code, v, k))?;
-                            (
-                                Rect {
-                                    nr: yes,
-                                    ..r.clone()
-                                },
-                                Rect { nr: no, ..r },
-                            )
+                            (with_nr(&r, yes), Rect { nr: no, ..r })
                         }
                     };
                     for (rect, to) in [(yes, t), (no, f)] {
@@ -399,6 +366,16 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
     Ok(())
 }
 
+/// `r` with another nr side, without copying the one it replaces.
+fn with_nr(r: &Rect, nr: Set) -> Rect {
+    Rect {
+        acc: r.acc.clone(),
+        x: r.x.clone(),
+        arch: r.arch.clone(),
+        nr,
+    }
+}
+
 fn emulate_cmp(code: u16, a: u32, k: u32) -> bool {
     match op(code) {
         BPF_JEQ => a == k,
@@ -411,15 +388,35 @@ fn emulate_cmp(code: u16, a: u32, k: u32) -> bool {
 /// Rectangles reaching one instruction with the same accumulator and the
 /// same arch set become one, so a tree's merge points do not multiply work.
 fn merge(rects: Vec<Rect>) -> Vec<Rect> {
+    if rects.len() < 2 {
+        return rects;
+    }
+    // Group first, then sort each group's pieces once: merging pairwise
+    // would be quadratic at a return that hundreds of paths reach.
     let mut out: Vec<Rect> = Vec::with_capacity(rects.len());
+    let mut pieces: Vec<Vec<(u32, u32)>> = Vec::new();
     for r in rects {
         match out
-            .iter_mut()
-            .find(|o| o.acc == r.acc && o.x == r.x && o.arch == r.arch)
+            .iter()
+            .position(|o| o.acc == r.acc && o.x == r.x && o.arch == r.arch)
         {
-            Some(o) => o.nr = o.nr.union(&r.nr),
-            None => out.push(r),
+            Some(i) => pieces[i].extend_from_slice(&r.nr.0),
+            None => {
+                pieces.push(r.nr.0.clone());
+                out.push(r);
+            }
         }
+    }
+    for (o, mut p) in out.iter_mut().zip(pieces) {
+        p.sort_unstable();
+        let mut set = Set(Vec::with_capacity(p.len()));
+        for (lo, hi) in p {
+            match set.0.last_mut() {
+                Some(last) if (lo as u64) <= last.1 as u64 + 1 => last.1 = last.1.max(hi),
+                _ => set.0.push((lo, hi)),
+            }
+        }
+        o.nr = set;
     }
     out
 }

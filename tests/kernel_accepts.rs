@@ -570,7 +570,10 @@ fn kernel_accepts_and_enforces_compiled_programs() {
         probes.len()
     );
     for s in Strategy::ALL {
-        assert!(used.contains(s.name()), "no program of strategy {s:?} was tried");
+        assert!(
+            used.contains(s.name()),
+            "no program of strategy {s:?} was tried"
+        );
     }
 }
 

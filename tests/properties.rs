@@ -2,8 +2,8 @@
 //! and the emulator and disassembler survive any instruction array.
 
 use proptest::prelude::*;
-use tracefilter::emulate::{check, const_allow, run, SeccompData};
-use tracefilter::{compile, disasm, Error, Insn, Options, Personality};
+use tracefilter::emulate::{check, const_allow, run, run_cached, SeccompData};
+use tracefilter::{compile, disasm, Error, Insn, Objective, Options, Personality};
 
 const X86_64: u32 = 0xC000_003E;
 const I386: u32 = 0x4000_0003;
@@ -87,13 +87,22 @@ fn x86_trio() -> impl Strategy<Value = Vec<Pers>> {
 
 fn options() -> impl Strategy<Value = Options> {
     let action = prop::sample::select(ACTIONS.to_vec());
-    (action.clone(), action.clone(), action.clone(), action).prop_map(|(t, a, u, o)| Options {
-        traced_action: t,
-        allowed_action: a,
-        unknown_nr_action: u,
-        unknown_arch_action: o,
-        ..Options::default()
-    })
+    let objective = prop::sample::select(vec![Objective::Speed, Objective::Size]);
+    (
+        action.clone(),
+        action.clone(),
+        action.clone(),
+        action,
+        objective,
+    )
+        .prop_map(|(t, a, u, o, objective)| Options {
+            traced_action: t,
+            allowed_action: a,
+            unknown_nr_action: u,
+            unknown_arch_action: o,
+            objective,
+            ..Options::default()
+        })
 }
 
 /// The spec's meaning, computed straight from the bitmaps.
@@ -154,10 +163,10 @@ proptest! {
     }
 
     #[test]
-    fn every_strategy_alone_is_exact(pers in x86_trio()) {
+    fn every_strategy_alone_is_exact(pers in x86_trio(), base in options()) {
         let views: Vec<Personality> = pers.iter().map(Pers::view).collect();
         for s in tracefilter::Strategy::ALL {
-            let opts = Options { strategy: s, ..Options::default() };
+            let opts = Options { strategy: s, ..base };
             match compile(&views, &opts) {
                 Ok(prog) => assert_exact(&pers, &opts, prog.insns()),
                 Err(Error::Strategy(_)) | Err(Error::TooLarge(_)) => {}
@@ -208,6 +217,9 @@ proptest! {
                 if const_allow(&prog, arch, nr) {
                     prop_assert_eq!(r.action, ALLOW);
                 }
+                let (r2, cached) = run_cached(&prog, &SeccompData::new(arch, nr));
+                prop_assert_eq!(r2, r);
+                prop_assert_eq!(cached, const_allow(&prog, arch, nr));
                 prop_assert!(!listing.contains("invalid program"));
             }
             Err(_) => prop_assert!(listing.contains("; invalid program:")),

@@ -93,7 +93,10 @@ pub fn strace_program(set: &str) -> Result<Vec<Insn>, String> {
         .output()
         .map_err(|e| format!("cannot run strace: {e}"))?;
     let text = String::from_utf8_lossy(&out.stderr);
-    let prog = parse_strace_dump(&text)?;
+    let prog = parse_strace_dump(&text).map_err(|e| {
+        let first = text.lines().next().unwrap_or_default();
+        format!("{e} (strace said: {first:?})")
+    })?;
     check(&prog).map_err(|e| format!("strace's program fails the checker: {e}"))?;
     Ok(prog)
 }
