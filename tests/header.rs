@@ -45,5 +45,8 @@ fn header_declares_only_prefixed_names() {
             (!ok).then_some(l)
         })
         .collect();
-    assert!(foreign.is_empty(), "unprefixed names in include/tracefilter.h: {foreign:#?}");
+    assert!(
+        foreign.is_empty(),
+        "unprefixed names in include/tracefilter.h: {foreign:#?}"
+    );
 }
