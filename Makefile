@@ -28,7 +28,7 @@ lib $(LIB) target/release/libtracefilter.a: FORCE
 	$(CARGO) build --release --quiet
 	ln -sf libtracefilter.so target/release/libtracefilter.so.0
 
-build/%: examples/%.c include/tracefilter.h $(LIB)
+build/%: examples/%.c examples/syscall_set.h include/tracefilter.h $(LIB)
 	@mkdir -p build
 	$(CC) $(CFLAGS) -Iinclude -o $@ $< -Ltarget/release -ltracefilter -Wl,-rpath,$(CURDIR)/target/release
 

@@ -41,6 +41,8 @@
 
 #include <tracefilter.h>
 
+#include "syscall_set.h"
+
 #if defined(__x86_64__) && defined(__ILP32__)
 #define NATIVE "x32"
 static const char *const default_pers[] = { "x32", "x86_64", "i386" };
@@ -63,16 +65,8 @@ static const char *const default_pers[] = { "riscv64" };
 #error "tfbench: no syscall table for this machine"
 #endif
 
-#define MAX_PERS 8
 #define MAX_VARIANTS 16
 #define ACTION(k) ((k) & SECCOMP_RET_ACTION_FULL)
-
-struct pers {
-	const char *name;
-	char short_name[16];
-	struct tracefilter_personality p;
-	uint8_t *bits;
-};
 
 struct variant {
 	char name[32];
@@ -88,132 +82,6 @@ static void usage(FILE *f)
 	fprintf(f, "usage: tfbench [-p PERSONALITY[:NSYSCALLS]]... [--all-but] [--traced-by FILE] "
 		   "[--program FILE]... [--rounds N] [--batch N] [--cpu N] [--dump] [SYSCALLS]\n"
 		   "  PERSONALITY: x86_64 i386 x32 aarch64 arm riscv64\n");
-}
-
-/* NAME or NAME:NSYSCALLS (another table size, e.g. strace's own). */
-static int add_personality(struct pers *ps, size_t *n, const char *arg)
-{
-	struct pers *p = &ps[*n];
-	const char *colon = strchr(arg, ':');
-	char name[16];
-
-	if (*n == MAX_PERS) {
-		fprintf(stderr, "tfbench: at most %d personalities\n", MAX_PERS);
-		return -1;
-	}
-	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
-	if (tracefilter_personality_lookup(name, &p->p.audit_arch, &p->p.nr_flag,
-					   &p->p.nsyscalls) != TRACEFILTER_OK) {
-		fprintf(stderr, "tfbench: unknown personality '%s'\n", name);
-		return -1;
-	}
-	if (colon) {
-		char *end;
-		unsigned long k;
-
-		errno = 0;
-		k = strtoul(colon + 1, &end, 10);
-		if (colon[1] < '0' || colon[1] > '9' || *end || errno || k > TRACEFILTER_MAX_NSYSCALLS) {
-			fprintf(stderr, "tfbench: bad table size in '%s'\n", arg);
-			return -1;
-		}
-		p->p.nsyscalls = (uint32_t)k;
-	}
-	p->bits = calloc((p->p.nsyscalls + 7) / 8 + 1, 1);
-	if (!p->bits) {
-		perror("tfbench");
-		return -1;
-	}
-	p->name = arg;
-	memcpy(p->short_name, name, sizeof(name));
-	p->p.traced = p->bits;
-	(*n)++;
-	return 0;
-}
-
-static int is_traced(const struct pers *p, uint32_t nr)
-{
-	return nr < p->p.nsyscalls && (p->bits[nr / 8] >> (nr % 8)) & 1;
-}
-
-/* Marks one name or number in every personality that knows it. */
-static int mark(struct pers *ps, size_t n, const char *item)
-{
-	char *end;
-	unsigned long nr;
-	int known = 0;
-
-	errno = 0;
-	nr = strtoul(item, &end, 10);
-	for (size_t i = 0; i < n; i++) {
-		const struct tracefilter_personality *p = &ps[i].p;
-		uint32_t k;
-
-		if (*item && !*end && !errno)
-			k = nr < p->nsyscalls ? (uint32_t)nr : UINT32_MAX;
-		else if (tracefilter_syscall_number(p->audit_arch, p->nr_flag, item, &k) != TRACEFILTER_OK)
-			continue;
-		if (k >= p->nsyscalls)
-			continue;
-		ps[i].bits[k / 8] |= 1u << (k % 8);
-		known = 1;
-	}
-	if (!known)
-		fprintf(stderr, "tfbench: unknown syscall '%s'\n", item);
-	return known ? 0 : -1;
-}
-
-/* Reads a raw struct sock_filter array, as the kernel takes it. */
-static struct sock_filter *read_program(const char *path, unsigned short *len)
-{
-	struct sock_filter *insns = malloc((BPF_MAXINSNS + 1) * sizeof(*insns));
-	FILE *f = fopen(path, "rb");
-	size_t n = 0;
-	long size;
-
-	if (!insns || !f)
-		goto fail;
-	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
-		goto fail;
-	if (size == 0 || size % sizeof(*insns) || size / sizeof(*insns) > BPF_MAXINSNS) {
-		fprintf(stderr, "tfbench: %s: %ld bytes is not 1 to %d struct sock_filter\n",
-			path, size, BPF_MAXINSNS);
-		free(insns);
-		fclose(f);
-		return NULL;
-	}
-	n = fread(insns, sizeof(*insns), BPF_MAXINSNS + 1, f);
-	if (ferror(f) || n != (size_t)size / sizeof(*insns))
-		goto fail;
-	fclose(f);
-	*len = (unsigned short)n;
-	return insns;
-fail:
-	fprintf(stderr, "tfbench: %s: %s\n", path, strerror(errno ? errno : EIO));
-	free(insns);
-	if (f)
-		fclose(f);
-	return NULL;
-}
-
-/* Adds to the set every number a program returns SECCOMP_RET_TRACE for. */
-static int mark_traced_by(struct pers *ps, size_t n, const struct sock_fprog *prog)
-{
-	for (size_t i = 0; i < n; i++) {
-		for (uint32_t nr = 0; nr < ps[i].p.nsyscalls; nr++) {
-			uint32_t action;
-			int rc = tracefilter_evaluate(prog, ps[i].p.audit_arch, nr | ps[i].p.nr_flag,
-						      &action, NULL);
-
-			if (rc != TRACEFILTER_OK) {
-				fprintf(stderr, "tfbench: --traced-by: %s\n", tracefilter_strerror(rc));
-				return -1;
-			}
-			if (ACTION(action) == SECCOMP_RET_TRACE)
-				ps[i].bits[nr / 8] |= 1u << (nr % 8);
-		}
-	}
-	return 0;
 }
 
 #define STMT(c, K) ((struct sock_filter){ (unsigned short)(c), 0, 0, (K) })
@@ -256,14 +124,14 @@ static void strace_patch(unsigned char *off, unsigned char next, unsigned char t
  * or 0 when a block needs a jump beyond 255 (strace then gives up on it).
  * `f` has room for 2 * BPF_MAXINSNS instructions.
  */
-static size_t strace_bit_program(const struct pers *ps, size_t n, struct sock_filter *f)
+static size_t strace_bit_program(const struct set_pers *ps, size_t n, struct sock_filter *f)
 {
 	size_t pos = 0;
 
 	if (n > 1)
 		f[pos++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	for (size_t q = n; q-- > 0 && pos <= BPF_MAXINSNS;) {
-		const struct pers *p = &ps[q];
+		const struct set_pers *p = &ps[q];
 		uint32_t flag = p->p.nr_flag, bitarray = 0, i;
 		size_t start = pos, end;
 
@@ -286,7 +154,7 @@ static size_t strace_bit_program(const struct pers *ps, size_t n, struct sock_fi
 			f[pos++] = STMT(BPF_ALU | BPF_AND | BPF_K, ~flag);
 		f[pos++] = STMT(BPF_ALU | BPF_RSH | BPF_K, 5);
 		for (i = 0; i < p->p.nsyscalls && pos <= BPF_MAXINSNS; i++) {
-			if (is_traced(p, i))
+			if (set_is_traced(p, i))
 				bitarray |= 1u << (i % 32);
 			if (i % 32 == 31) {
 				pos += strace_match(f + pos, bitarray, i / 32);
@@ -492,10 +360,10 @@ static int add_variant(struct variant *vs, size_t *n, const char *name,
 }
 
 /* Our program under one objective, copied so that every variant owns its array. */
-static int add_ours(struct variant *vs, size_t *n, const struct pers *ps, size_t np,
+static int add_ours(struct variant *vs, size_t *n, const struct set_pers *ps, size_t np,
 		    uint32_t objective, const char *name)
 {
-	struct tracefilter_personality views[MAX_PERS];
+	struct tracefilter_personality views[SET_MAX_PERS];
 	struct tracefilter_options opts;
 	struct tracefilter_program *prog;
 	const struct sock_fprog *fp;
@@ -528,7 +396,7 @@ int main(int argc, char **argv)
 	static const struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	const char *programs[MAX_VARIANTS], *traced_by = NULL, *set = NULL;
 	struct variant vs[MAX_VARIANTS];
-	struct pers ps[MAX_PERS];
+	struct set_pers ps[SET_MAX_PERS];
 	unsigned long rounds = 100, batch = 20000, cpu = ULONG_MAX;
 	size_t np = 0, nprog = 0, nv = 0;
 	uint32_t getppid_nr;
@@ -542,7 +410,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(a, "-p") && more) {
-			if (add_personality(ps, &np, argv[++i]))
+			if (set_add_personality(ps, &np, argv[++i]))
 				return 2;
 		} else if (!strcmp(a, "--dump")) {
 			dump = 1;
@@ -582,7 +450,7 @@ bad_number:
 	}
 	if (np == 0) {
 		for (size_t i = 0; i < sizeof(default_pers) / sizeof(default_pers[0]); i++)
-			if (add_personality(ps, &np, default_pers[i]))
+			if (set_add_personality(ps, &np, default_pers[i]))
 				return 1;
 	} else if (strcmp(ps[0].short_name, NATIVE)) {
 		fprintf(stderr, "tfbench: the first personality must be this machine's, %s\n", NATIVE);
@@ -599,45 +467,17 @@ bad_number:
 		}
 	}
 
-	if (set) {
-		char *list = strdup(set);
-
-		if (!list) {
-			perror("tfbench");
-			return 1;
-		}
-		for (char *save = NULL, *item = strtok_r(list, ",", &save); item;
-		     item = strtok_r(NULL, ",", &save)) {
-			if (mark(ps, np, item)) {
-				free(list);
-				return 2;
-			}
-		}
-		free(list);
-	}
-	if (traced_by) {
-		unsigned short len;
-		struct sock_filter *insns = read_program(traced_by, &len);
-		struct sock_fprog fp = { .len = len, .filter = insns };
-
-		if (!insns)
-			return 2;
-		rc = mark_traced_by(ps, np, &fp);
-		free(insns);
-		if (rc)
-			return 2;
-		rc = 1;
-	}
-	for (size_t i = 0; all_but && i < np; i++)
-		for (uint32_t b = 0; b < (ps[i].p.nsyscalls + 7) / 8; b++)
-			ps[i].bits[b] = (uint8_t)~ps[i].bits[b];
+	if ((set && set_mark_list(ps, np, set)) || (traced_by && set_mark_traced_by(ps, np, traced_by)))
+		return 2;
+	if (all_but)
+		set_invert(ps, np);
 	if (tracefilter_syscall_number(ps[0].p.audit_arch, ps[0].p.nr_flag, "getppid",
 				       &getppid_nr) != TRACEFILTER_OK ||
 	    getppid_nr != SYS_getppid) {
 		fprintf(stderr, "tfbench: no getppid in the %s table\n", ps[0].name);
 		return 1;
 	}
-	if (is_traced(&ps[0], getppid_nr)) {
+	if (set_is_traced(&ps[0], getppid_nr)) {
 		fprintf(stderr, "tfbench: getppid is in the set: it must be an allowed syscall\n");
 		return 2;
 	}
@@ -665,7 +505,7 @@ bad_number:
 	for (size_t i = 0; i < nprog; i++) {
 		const char *base = strrchr(programs[i], '/');
 		unsigned short len;
-		struct sock_filter *insns = read_program(programs[i], &len);
+		struct sock_filter *insns = set_read_program(programs[i], &len);
 
 		if (!insns) {
 			rc = 2;
@@ -754,7 +594,6 @@ out:
 		free(vs[v].ns);
 		free(vs[v].ratio);
 	}
-	for (size_t i = 0; i < np; i++)
-		free(ps[i].bits);
+	set_free(ps, np);
 	return rc;
 }

@@ -291,7 +291,12 @@ pub fn install(prog: &sock_fprog, flags: u32) -> Report {
 /// Writes the whole report to `fd`, retrying EINTR and short writes.
 /// Async-signal-safe.
 pub fn send(fd: i32, report: &Report) -> std::result::Result<(), i32> {
-    let buf = report.to_wire();
+    write_all(fd, &report.to_wire())
+}
+
+/// Writes all of `buf` to `fd`, retrying EINTR and short writes; an errno
+/// on failure. Async-signal-safe.
+pub(crate) fn write_all(fd: i32, buf: &[u8]) -> std::result::Result<(), i32> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &buf[done..];

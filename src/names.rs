@@ -120,16 +120,23 @@ const X32_ONLY: [&str; 36] = [
 ];
 const X32_BASE: u32 = 512;
 
-/// One lookup pair per table of the `syscalls` crate.
+/// One lookup pair per table of the `syscalls` crate. The crate spells
+/// syscalls whose name is a Rust keyword as raw identifiers ("r#break");
+/// the kernel and strace spell them plainly.
 macro_rules! crate_table {
     ($module:ident) => {
         (
             |name: &str| {
-                name.parse::<syscalls::$module::Sysno>()
-                    .ok()
+                let parse = |n: &str| n.parse::<syscalls::$module::Sysno>().ok();
+                parse(name)
+                    .filter(|s| !s.name().starts_with("r#"))
+                    .or_else(|| parse(&format!("r#{name}")))
                     .map(|s| s.id() as u32)
             },
-            |nr: u32| syscalls::$module::Sysno::new(nr as usize).map(|s| s.name()),
+            |nr: u32| {
+                syscalls::$module::Sysno::new(nr as usize)
+                    .map(|s| s.name().strip_prefix("r#").unwrap_or(s.name()))
+            },
             || syscalls::$module::Sysno::last().id() as u32 + 1,
         )
     };
@@ -213,6 +220,9 @@ mod tests {
         assert_eq!(t("riscv64").number("openat"), Some(56));
         assert_eq!(t("x86_64").name_of(59), Some("execve"));
         assert_eq!(t("x86_64").number("no_such_call"), None);
+        assert_eq!(t("i386").name_of(17), Some("break"));
+        assert_eq!(t("i386").number("break"), Some(17));
+        assert_eq!(t("i386").number("r#break"), None);
     }
 
     #[test]
@@ -246,6 +256,12 @@ mod tests {
             for nr in 0..t.size() {
                 if let Some(name) = t.name_of(nr) {
                     assert_eq!(t.number(name), Some(nr), "{} {name}", t.name);
+                    assert!(
+                        name.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                        "{} {nr}: {name:?} is not a kernel syscall name",
+                        t.name
+                    );
                     seen += 1;
                 }
             }

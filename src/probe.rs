@@ -15,7 +15,7 @@ use libc::{c_int, c_ulong, pid_t, sock_filter, sock_fprog};
 
 use crate::bpf::*;
 use crate::error::{Error, Result};
-use crate::install::{self, errno, filter_mode_available, prctl, seccomp, Report};
+use crate::install::{self, errno, filter_mode_available, prctl, seccomp, write_all, Report};
 use crate::protocol::Order;
 
 /// SECCOMP_FILTER_FLAG_* known to this library, probed one by one.
@@ -502,25 +502,6 @@ fn reap(pid: pid_t) {
 fn close(fd: c_int) {
     // SAFETY: closing a descriptor this module created.
     unsafe { libc::close(fd) };
-}
-
-fn write_all(fd: c_int, b: &[u8]) -> std::result::Result<(), i32> {
-    let mut done = 0;
-    while done < b.len() {
-        // SAFETY: the slice is valid for reads.
-        let n = unsafe { libc::write(fd, b[done..].as_ptr() as *const c_void, b.len() - done) };
-        if n < 0 {
-            match errno() {
-                libc::EINTR => continue,
-                e => return Err(e),
-            }
-        }
-        if n == 0 {
-            return Err(libc::EIO);
-        }
-        done += n as usize;
-    }
-    Ok(())
 }
 
 /// Reads until `b` is full or end of file; the count read.

@@ -1,0 +1,207 @@
+/*
+ * syscall_set.h: the syscall set a tool asks tracefilter about, one bitmap
+ * per personality, built from the command line. Shared by tfdump and
+ * tfbench; a tracer would have its own (strace builds its bitmaps from its
+ * own qualifiers).
+ *
+ * Messages go to stderr prefixed by the program's name; functions return 0
+ * or -1 (usage errors: unknown names, unreadable files).
+ */
+#ifndef SYSCALL_SET_H
+#define SYSCALL_SET_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tracefilter.h>
+
+#define SET_MAX_PERS 8
+
+struct set_pers {
+	const char *name;      /* as given, e.g. "x86_64" or "x86_64:451" */
+	char short_name[16];   /* the table's name, e.g. "x86_64" */
+	struct tracefilter_personality p;
+	uint8_t *bits;
+};
+
+extern char *program_invocation_short_name;
+
+/* NAME or NAME:NSYSCALLS (another table size, e.g. strace's own). */
+static inline int set_add_personality(struct set_pers *ps, size_t *n, const char *arg)
+{
+	const char *me = program_invocation_short_name, *colon = strchr(arg, ':');
+	struct set_pers *p = &ps[*n];
+	char name[16];
+
+	if (*n == SET_MAX_PERS) {
+		fprintf(stderr, "%s: at most %d personalities\n", me, SET_MAX_PERS);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+	if (tracefilter_personality_lookup(name, &p->p.audit_arch, &p->p.nr_flag,
+					   &p->p.nsyscalls) != TRACEFILTER_OK) {
+		fprintf(stderr, "%s: unknown personality '%s'\n", me, name);
+		return -1;
+	}
+	if (colon) {
+		char *end;
+		unsigned long k;
+
+		errno = 0;
+		k = strtoul(colon + 1, &end, 10);
+		if (colon[1] < '0' || colon[1] > '9' || *end || errno || k > TRACEFILTER_MAX_NSYSCALLS) {
+			fprintf(stderr, "%s: bad table size in '%s'\n", me, arg);
+			return -1;
+		}
+		p->p.nsyscalls = (uint32_t)k;
+	}
+	p->bits = calloc((p->p.nsyscalls + 7) / 8 + 1, 1);
+	if (!p->bits) {
+		perror(me);
+		return -1;
+	}
+	p->name = arg;
+	memcpy(p->short_name, name, sizeof(name));
+	p->p.traced = p->bits;
+	(*n)++;
+	return 0;
+}
+
+static inline int set_is_traced(const struct set_pers *p, uint32_t nr)
+{
+	return nr < p->p.nsyscalls && (p->bits[nr / 8] >> (nr % 8)) & 1;
+}
+
+static inline uint32_t set_count_traced(const struct set_pers *p)
+{
+	uint32_t n = 0;
+
+	for (uint32_t nr = 0; nr < p->p.nsyscalls; nr++)
+		n += set_is_traced(p, nr);
+	return n;
+}
+
+/* Marks one name or number in every personality that knows it. */
+static inline int set_mark(struct set_pers *ps, size_t n, const char *item)
+{
+	char *end;
+	unsigned long nr;
+	int known = 0;
+
+	errno = 0;
+	nr = strtoul(item, &end, 10);
+	for (size_t i = 0; i < n; i++) {
+		const struct tracefilter_personality *p = &ps[i].p;
+		uint32_t k;
+
+		if (*item && !*end && !errno)
+			k = nr < p->nsyscalls ? (uint32_t)nr : UINT32_MAX;
+		else if (tracefilter_syscall_number(p->audit_arch, p->nr_flag, item, &k) != TRACEFILTER_OK)
+			continue;
+		if (k >= p->nsyscalls)
+			continue;
+		ps[i].bits[k / 8] |= 1u << (k % 8);
+		known = 1;
+	}
+	if (!known)
+		fprintf(stderr, "%s: unknown syscall '%s'\n", program_invocation_short_name, item);
+	return known ? 0 : -1;
+}
+
+/* Marks a comma-separated list of names or numbers. */
+static inline int set_mark_list(struct set_pers *ps, size_t n, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	int rc = 0;
+
+	if (!copy) {
+		perror(program_invocation_short_name);
+		return -1;
+	}
+	for (char *item = strtok_r(copy, ",", &save); item && !rc; item = strtok_r(NULL, ",", &save))
+		rc = set_mark(ps, n, item);
+	free(copy);
+	return rc;
+}
+
+/* --all-but: every number not marked, and only those. */
+static inline void set_invert(struct set_pers *ps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t b = 0; b < (ps[i].p.nsyscalls + 7) / 8; b++)
+			ps[i].bits[b] = (uint8_t)~ps[i].bits[b];
+}
+
+/* Reads a raw struct sock_filter array, as the kernel takes it (malloc'd). */
+static inline struct sock_filter *set_read_program(const char *path, unsigned short *len)
+{
+	const char *me = program_invocation_short_name;
+	struct sock_filter *insns = malloc((BPF_MAXINSNS + 1) * sizeof(*insns));
+	FILE *f = fopen(path, "rb");
+	size_t n = 0;
+	long size;
+
+	if (!insns || !f)
+		goto fail;
+	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+		goto fail;
+	if (size == 0 || size % sizeof(*insns) || size / sizeof(*insns) > BPF_MAXINSNS) {
+		fprintf(stderr, "%s: %s: %ld bytes is not 1 to %d struct sock_filter\n", me, path,
+			size, BPF_MAXINSNS);
+		free(insns);
+		fclose(f);
+		return NULL;
+	}
+	n = fread(insns, sizeof(*insns), BPF_MAXINSNS + 1, f);
+	if (ferror(f) || n != (size_t)size / sizeof(*insns))
+		goto fail;
+	fclose(f);
+	*len = (unsigned short)n;
+	return insns;
+fail:
+	fprintf(stderr, "%s: %s: %s\n", me, path, strerror(errno ? errno : EIO));
+	free(insns);
+	if (f)
+		fclose(f);
+	return NULL;
+}
+
+/* Marks every number the program in FILE returns SECCOMP_RET_TRACE for
+ * (e.g. strace's own program for a set). */
+static inline int set_mark_traced_by(struct set_pers *ps, size_t n, const char *path)
+{
+	unsigned short len;
+	struct sock_filter *insns = set_read_program(path, &len);
+	struct sock_fprog prog = { .len = len, .filter = insns };
+	int rc = 0;
+
+	if (!insns)
+		return -1;
+	for (size_t i = 0; i < n && !rc; i++) {
+		for (uint32_t nr = 0; nr < ps[i].p.nsyscalls; nr++) {
+			uint32_t action;
+
+			rc = tracefilter_evaluate(&prog, ps[i].p.audit_arch, nr | ps[i].p.nr_flag,
+						  &action, NULL);
+			if (rc != TRACEFILTER_OK) {
+				fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, path,
+					tracefilter_strerror(rc));
+				break;
+			}
+			if ((action & 0xffff0000u) == 0x7ff00000u) /* SECCOMP_RET_TRACE */
+				ps[i].bits[nr / 8] |= 1u << (nr % 8);
+		}
+	}
+	free(insns);
+	return rc ? -1 : 0;
+}
+
+static inline void set_free(struct set_pers *ps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ps[i].bits);
+}
+
+#endif
