@@ -59,11 +59,16 @@ pub fn compile_weighted(
         forced => vec![forced],
     };
     // Under SIZE the usually shortest go first, so that the length of the
-    // shortest so far rules out the comparison trees before they are
-    // built. Ties are still broken in the order of `Strategy::ALL`.
+    // shortest so far rules out the others before they are built (bits
+    // first: on large sets it is far shorter than the chain). Ties are
+    // still broken in the order of `Strategy::ALL`.
     let rank = |s: Strategy| Strategy::ALL.iter().position(|&x| x == s);
     if opts.objective == Objective::Size {
-        candidates.sort_by_key(|&s| !matches!(s, Strategy::Linear | Strategy::Bits));
+        candidates.sort_by_key(|&s| match s {
+            Strategy::Bits => 0,
+            Strategy::Linear => 1,
+            _ => 2,
+        });
     }
     // Programs built, with their score once measured.
     let mut built: Vec<(Program, Option<Score>)> = Vec::new();
@@ -215,9 +220,13 @@ fn cost_floor(s: Strategy, d: &Decisions, w: &ArchWeights) -> Option<f64> {
 /// each arch sharing it. Every comparison is reached by numbers going
 /// either way, so the peephole decides none of them. Then the `jset`s of
 /// the diagrams (at least one, shared or not), the arch dispatch, one
-/// `ld nr` and one return per action. `None` for the others.
+/// `ld nr` and one return per action. The chain of `Linear` counts one
+/// comparison a run, by the constant it tests first. `None` for the others.
 fn length_floor(s: Strategy, d: &Decisions) -> Option<usize> {
-    if !matches!(s, Strategy::Tree | Strategy::Search | Strategy::Jset) {
+    if !matches!(
+        s,
+        Strategy::Tree | Strategy::Search | Strategy::Jset | Strategy::Linear
+    ) {
         return None;
     }
     let mut actions: Vec<u32> = vec![d.other_arch];
@@ -633,7 +642,12 @@ mod tests {
         random_specs(|pers, opts| {
             let d = Decisions::new(pers, opts).unwrap();
             let w = ArchWeights::new(&d, pers, &[]);
-            for s in [Strategy::Tree, Strategy::Search, Strategy::Jset] {
+            for s in [
+                Strategy::Tree,
+                Strategy::Search,
+                Strategy::Jset,
+                Strategy::Linear,
+            ] {
                 let Ok(p) = build(s, &d, &w) else {
                     assert_eq!(s, Strategy::Jset);
                     continue;

@@ -83,3 +83,28 @@ pub fn comparisons(a: &ArchDecisions) -> Vec<u32> {
         })
         .collect()
 }
+
+/// The constant of the first test of each run of the chain [`build`]
+/// makes, for a floor on its length: each such test is reached by the
+/// run's own numbers and by numbers that go on, so none is decided by the
+/// range of A, except for the last interval's single test, which numbers
+/// below may all have left before (with three actions).
+pub fn first_constants(a: &ArchDecisions) -> Vec<u32> {
+    let default = default_action(a);
+    let mut out: Vec<u32> = a
+        .intervals
+        .iter()
+        .filter(|iv| iv.action != default)
+        .map(|iv| {
+            if iv.lo == iv.hi || iv.hi == u32::MAX {
+                iv.lo
+            } else {
+                iv.hi
+            }
+        })
+        .collect();
+    if a.intervals.last().is_some_and(|iv| iv.action != default) {
+        out.pop();
+    }
+    out
+}

@@ -67,7 +67,11 @@ pub fn search_shape(strategy: Strategy, a: &ArchDecisions) -> Option<(usize, Vec
             let (n, constants, blocks) = jset::search_shape(a);
             Some((n, constants, usize::from(blocks)))
         }
-        _ => None,
+        Strategy::Linear => {
+            let constants = linear::first_constants(a);
+            Some((constants.len(), constants, 0))
+        }
+        Strategy::Bits | Strategy::Auto => None,
     }
 }
 
