@@ -57,8 +57,8 @@ fn diagram(ivs: &[Interval], lo: u32, bits: u32, g: &mut Graph) -> NodeId {
     g.jump(BPF_JMP | BPF_JSET | BPF_K, half, upper, lower)
 }
 
-/// Tests in the diagram of a block, counted as [`diagram`] would build
-/// them: a test whose outcomes agree is not made, identical tests are one.
+/// Tests in the diagram of the block at `lo` (`ivs` covering it), counted
+/// as [`diagram`] would build them: a test whose outcomes agree is not made, identical tests are one.
 fn diagram_tests(ivs: &[Interval], lo: u32) -> usize {
     /// A sub-diagram: a return (`action | RET`) or a test's index.
     const RET: u64 = 1 << 32;
@@ -122,7 +122,8 @@ fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf)> {
                 .iter()
                 .take_while(|iv| iv.lo <= lo + (BLOCK - 1))
                 .count();
-            diagram_tests(ivs, lo) < inside - 1
+            // The block's own intervals are all the diagram reads.
+            diagram_tests(&ivs[first..first + inside], lo) < inside - 1
         })
         .map(|b| (b as u64) * BLOCK as u64)
         .collect();
