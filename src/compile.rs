@@ -665,14 +665,17 @@ mod tests {
     #[test]
     fn skipping_by_cost_floor_changes_no_choice() {
         // Selection with every candidate built and scored, as before the
-        // floor existed.
-        fn exhaustive(pers: &[Personality], opts: &Options) -> Program {
-            let d = Decisions::new(pers, opts).unwrap();
-            let w = ArchWeights::new(&d, pers, &[]);
+        // floors existed.
+        fn exhaustive(pers: &[Personality], opts: &Options, weights: &SyscallWeights) -> Program {
+            let mut d = Decisions::new(pers, opts).unwrap();
+            let mut w = ArchWeights::new(&d, pers, weights);
+            if !weights.is_empty() {
+                order_by_weight(&mut d, &mut w);
+            }
             let mut best: Option<(Score, Program)> = None;
             for s in Strategy::ALL {
                 let Ok(p) = build(s, &d, &w) else { continue };
-                let score = Score::measure(&p, &d, &w, pers, &[], opts);
+                let score = Score::measure(&p, &d, &w, pers, weights, opts);
                 if best
                     .as_ref()
                     .is_none_or(|(b, _)| score.better_than(b, opts.objective))
@@ -682,13 +685,31 @@ mod tests {
             }
             best.unwrap().1
         }
+        let mut x = 0x8bad_f00du32;
         random_specs(|pers, opts| {
-            for objective in [Objective::Speed, Objective::Size] {
-                let opts = Options { objective, ..*opts };
-                let p = compile(pers, &opts).unwrap();
-                let q = exhaustive(pers, &opts);
-                assert_eq!(p.strategy, q.strategy, "{objective:?}");
-                assert_eq!(p.insns, q.insns, "{objective:?}");
+            // Uniform, and skewed weights (some zero, a few heavy).
+            let skewed: Vec<Vec<f64>> = pers
+                .iter()
+                .map(|p| {
+                    (0..p.nsyscalls)
+                        .map(|_| {
+                            x ^= x << 13;
+                            x ^= x >> 17;
+                            x ^= x << 5;
+                            [0.0, 0.5, 1.0, 1.0, 3.0, 40.0][(x % 6) as usize]
+                        })
+                        .collect()
+                })
+                .collect();
+            let skewed: Vec<Option<&[f64]>> = skewed.iter().map(|v| Some(v.as_slice())).collect();
+            for weights in [&[][..], &skewed[..]] {
+                for objective in [Objective::Speed, Objective::Size] {
+                    let opts = Options { objective, ..*opts };
+                    let p = compile_weighted(pers, &opts, weights).unwrap();
+                    let q = exhaustive(pers, &opts, weights);
+                    assert_eq!(p.strategy, q.strategy, "{objective:?}");
+                    assert_eq!(p.insns, q.insns, "{objective:?}");
+                }
             }
         });
     }
