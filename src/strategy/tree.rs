@@ -72,70 +72,63 @@ impl Table {
         // `col[j * (j + 3) / 2 - i] = c(i, j)`: column j from the diagonal
         // up, so r ascending reads it backwards.
         let mut col = vec![0.0f64; cells];
-        let mut root = vec![0u32; cells];
+        let mut root = Vec::with_capacity(cells);
+        root.push((n - 1) as u32);
+        // Row i + 1's roots (the upper Knuth bound) and row i's: two rows,
+        // swapped, so the packed table is only ever appended to.
+        let (mut up, mut this) = (vec![0u32; n], vec![0u32; n]);
+        up[0] = (n - 1) as u32;
         let mut cur = vec![0.0f64; n];
-        root[0] = (n - 1) as u32;
-        // Where row i + 1 starts in `root`, and where row i starts.
-        let (mut below, mut row) = (0, 1);
         for i in (0..n - 1).rev() {
             let width = n - i;
-            let (done, rest) = root.split_at_mut(row);
-            let up_row = &done[below..];
-            let this = &mut rest[..width];
-            let cur = &mut cur[..width];
-            let pre_i = pre[i];
-            let notch_at_i = is_notch_at(ivs, i);
-            this[0] = i as u32;
+            let (up_row, this_row, cur) = (&up[..width - 1], &mut this[..width], &mut cur[..width]);
+            // `tail[d] - pre_i = W(i, i + d)`.
+            let (pre_i, tail) = (pre[i], &pre[i + 1..=n]);
+            this_row[0] = i as u32;
             cur[0] = 0.0;
-            // root(i, j - 1), unflagged.
-            let mut prev = i;
+            // Two intervals: the only root is i + 1.
             // j * (j + 3) / 2, so that `col[cj - r] = c(r, j)`.
-            let mut cj = i * (i + 3) / 2;
-            for d in 1..width {
+            let mut cj = i * (i + 3) / 2 + i + 2;
+            let cost = (tail[1] - pre_i) + (cur[0] + col[cj - i - 1]);
+            cur[1] = cost;
+            col[cj - i] = cost;
+            this_row[1] = (i + 1) as u32;
+            // root(i, j - 1), unflagged.
+            let mut prev = i + 1;
+            for d in 2..width {
                 let j = i + d;
                 cj += j + 1;
-                let weight = pre[j + 1] - pre_i;
-                // Knuth's bounds, root(i, j-1) <= r <= root(i+1, j); for
-                // two intervals the only root is j.
-                let (lo, hi) = if d == 1 {
-                    (j, j)
-                } else {
-                    let lo = prev.max(i + 1);
-                    (lo, ((up_row[d - 1] & !NOTCH) as usize).clamp(lo, j))
-                };
+                let weight = tail[d] - pre_i;
+                // Knuth's bounds, root(i, j-1) <= r <= root(i+1, j) (the
+                // latter is never past j).
+                let lo = prev;
+                let hi = ((up_row[d - 1] & !NOTCH) as usize).max(lo);
                 // c(i, r - 1) + c(r, j) for r in lo..=hi; the first least wins.
                 let (mut best, mut best_r) = (cur[lo - 1 - i] + col[cj - lo], lo);
-                let mut r = lo + 1;
-                while r <= hi {
+                for r in lo + 1..=hi {
                     let c = cur[r - 1 - i] + col[cj - r];
                     if c < best {
                         best = c;
                         best_r = r;
                     }
-                    r += 1;
                 }
                 let (mut cost, mut flagged) = (weight + best, best_r as u32);
                 prev = best_r;
                 // The `jeq` shape is flagged in the root; the bounds above
                 // read the split under the flag.
-                if d == 2 && notch_at_i && weight < cost {
+                if d == 2 && weight < cost && is_notch(ivs, i) {
                     cost = weight;
                     flagged |= NOTCH;
                 }
                 cur[d] = cost;
                 col[cj - i] = cost;
-                this[d] = flagged;
+                this_row[d] = flagged;
             }
-            below = row;
-            row += width;
+            root.extend_from_slice(this_row);
+            std::mem::swap(&mut up, &mut this);
         }
         Table { n, root }
     }
-}
-
-/// `is_notch` where there is a triple at `i`.
-fn is_notch_at(ivs: &[Interval], i: usize) -> bool {
-    i + 2 < ivs.len() && is_notch(ivs, i)
 }
 
 /// High bit of a root: this triple is one `jeq`.
