@@ -107,10 +107,10 @@ impl Table {
                 let (mut best, mut best_r) = (cur[lo - 1 - i] + col[cj - lo], lo);
                 for r in lo + 1..=hi {
                     let c = cur[r - 1 - i] + col[cj - r];
-                    if c < best {
-                        best = c;
-                        best_r = r;
-                    }
+                    // Selects rather than branches: which candidate wins is
+                    // data, hard to predict.
+                    best_r = if c < best { r } else { best_r };
+                    best = if c < best { c } else { best };
                 }
                 let (mut cost, mut flagged) = (weight + best, best_r as u32);
                 prev = best_r;
@@ -163,4 +163,130 @@ fn emit_halving(ivs: &[Interval], pre: &[f64], i: usize, j: usize, g: &mut Graph
     let hi = emit_halving(ivs, pre, r, j, g);
     let lo = emit_halving(ivs, pre, i, r - 1, g);
     g.jge(ivs[r].lo, hi, lo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cost of the tree the table describes, recomputed from its roots.
+    fn tree_cost(t: &Table, pre: &[f64], i: usize, j: usize) -> f64 {
+        if i == j {
+            return 0.0;
+        }
+        let (r, weight) = (t.root[t.at(i, j)], pre[j + 1] - pre[i]);
+        if r & NOTCH != 0 {
+            assert_eq!(j, i + 2, "a notch spans three intervals");
+            return weight;
+        }
+        let r = r as usize;
+        assert!(i < r && r <= j, "root {r} outside {i}..={j}");
+        weight + tree_cost(t, pre, i, r - 1) + tree_cost(t, pre, r, j)
+    }
+
+    /// The recurrence over every root, no bounds: cubic, for reference.
+    fn naive(pre: &[f64]) -> f64 {
+        let n = pre.len() - 1;
+        let mut c = vec![vec![0.0f64; n]; n];
+        for d in 1..n {
+            for i in 0..n - d {
+                let j = i + d;
+                let best = (i + 1..=j)
+                    .map(|r| c[i][r - 1] + c[r][j])
+                    .fold(f64::INFINITY, f64::min);
+                c[i][j] = pre[j + 1] - pre[i] + best;
+            }
+        }
+        c[0][n - 1]
+    }
+
+    /// The same recurrence, Knuth's bounds and `jeq` shape as [`Table`],
+    /// written plainly on a square table: the roots must be the same,
+    /// ties and notches included.
+    fn plain_roots(ivs: &[Interval], pre: &[f64]) -> Vec<Vec<u32>> {
+        let n = ivs.len();
+        let (mut c, mut root) = (vec![vec![0.0f64; n]; n], vec![vec![0u32; n]; n]);
+        for i in 0..n {
+            root[i][i] = i as u32;
+        }
+        for d in 1..n {
+            for i in 0..n - d {
+                let j = i + d;
+                let unflag = |r: u32| (r & !NOTCH) as usize;
+                let lo = unflag(root[i][j - 1]).max(i + 1);
+                let hi = if d == 1 {
+                    j
+                } else {
+                    unflag(root[i + 1][j]).clamp(lo, j)
+                };
+                let (mut best, mut best_r) = (f64::INFINITY, lo);
+                for r in lo..=hi {
+                    let x = c[i][r - 1] + c[r][j];
+                    if x < best {
+                        (best, best_r) = (x, r);
+                    }
+                }
+                let weight = pre[j + 1] - pre[i];
+                (c[i][j], root[i][j]) = (weight + best, best_r as u32);
+                if d == 2 && is_notch(ivs, i) && weight < c[i][j] {
+                    (c[i][j], root[i][j]) = (weight, best_r as u32 | NOTCH);
+                }
+            }
+        }
+        root
+    }
+
+    #[test]
+    fn knuth_table_is_the_plain_recurrence_and_optimal_without_notches() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..400 {
+            let n = 1 + (next() % 60) as usize;
+            // Half the rounds with single numbers between runs of one
+            // action (notches), half with none.
+            let notches = round % 2 == 0;
+            let (mut ivs, mut lo) = (Vec::new(), 0u32);
+            for k in 0..n {
+                let hi = lo + (next() % 3) as u32 + u32::from(!notches);
+                ivs.push(Interval {
+                    lo,
+                    hi,
+                    action: k as u32 % 2,
+                });
+                lo = hi + 1;
+            }
+            // Zero, integral and fractional weights, so that ties occur too.
+            let w: Vec<f64> = (0..n)
+                .map(|_| match next() % 4 {
+                    0 => 0.0,
+                    1 => 1.0,
+                    _ => (next() % 1000) as f64 / 7.0,
+                })
+                .collect();
+            let pre = prefix(&w);
+            let t = Table::new(&ivs, &pre);
+            let plain = plain_roots(&ivs, &pre);
+            for i in 0..n {
+                for j in i..n {
+                    assert_eq!(
+                        t.root[t.at(i, j)],
+                        plain[i][j],
+                        "round {round}: root({i}, {j})"
+                    );
+                }
+            }
+            if !notches {
+                let (got, want) = (tree_cost(&t, &pre, 0, n - 1), naive(&pre));
+                assert!(
+                    (got - want).abs() <= 1e-9 * want.max(1.0),
+                    "round {round}, {n} intervals: table {got}, best {want}"
+                );
+            }
+        }
+    }
 }
