@@ -206,8 +206,8 @@ mod tests {
     fn plain_roots(ivs: &[Interval], pre: &[f64]) -> Vec<Vec<u32>> {
         let n = ivs.len();
         let (mut c, mut root) = (vec![vec![0.0f64; n]; n], vec![vec![0u32; n]; n]);
-        for i in 0..n {
-            root[i][i] = i as u32;
+        for (i, row) in root.iter_mut().enumerate() {
+            row[i] = i as u32;
         }
         for d in 1..n {
             for i in 0..n - d {
@@ -271,13 +271,9 @@ mod tests {
             let pre = prefix(&w);
             let t = Table::new(&ivs, &pre);
             let plain = plain_roots(&ivs, &pre);
-            for i in 0..n {
-                for j in i..n {
-                    assert_eq!(
-                        t.root[t.at(i, j)],
-                        plain[i][j],
-                        "round {round}: root({i}, {j})"
-                    );
+            for (i, row) in plain.iter().enumerate() {
+                for (j, &r) in row.iter().enumerate().skip(i) {
+                    assert_eq!(t.root[t.at(i, j)], r, "round {round}: root({i}, {j})");
                 }
             }
             if !notches {
