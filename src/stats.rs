@@ -2,7 +2,7 @@
 //! syscalls the tracee runs at full speed, and whether the kernel can skip it.
 
 use crate::bpf::*;
-use crate::emulate::{run_cached, SeccompData};
+use crate::emulate::{run_cached, Plain, SeccompData};
 use crate::spec::{Options, Personality, Strategy};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +36,7 @@ impl Stats {
         pers: &[Personality],
         opts: &Options,
     ) -> Stats {
+        let plain = Plain::new(prog);
         let personalities: Vec<PersonalityStats> = pers
             .iter()
             .map(|p| {
@@ -43,7 +44,10 @@ impl Stats {
                 let mut cacheable = p.nr_flag == 0 && opts.allowed_action == SECCOMP_RET_ALLOW;
                 for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
                     let nr = p.nr_flag | i;
-                    let (r, cached) = run_cached(prog, &SeccompData::new(p.audit_arch, nr));
+                    let (r, cached) = match plain {
+                        Some(plain) => plain.run_cached(p.audit_arch, nr),
+                        None => run_cached(prog, &SeccompData::new(p.audit_arch, nr)),
+                    };
                     allowed += 1;
                     total += r.executed as u64;
                     max = max.max(r.executed);

@@ -250,7 +250,8 @@ fn split_low(set: &Set, table: &[u32], pred: impl Fn(u32) -> bool) -> Result<(Se
 struct Rect {
     acc: Val,
     x: Val,
-    arch: Set,
+    /// Shared: most splits are on nr, and every one copies the arch side.
+    arch: Rc<Set>,
     nr: Set,
 }
 
@@ -262,7 +263,7 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
     pending[0].push(Rect {
         acc: Val::Const(0),
         x: Val::Const(0),
-        arch: Set::all(),
+        arch: Rc::new(Set::all()),
         nr: Set::all(),
     });
     for pc in 0..prog.len() {
@@ -339,10 +340,16 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                             let yes = Rect {
                                 acc: r.acc.clone(),
                                 x: r.x.clone(),
-                                arch: yes,
+                                arch: Rc::new(yes),
                                 nr: r.nr.clone(),
                             };
-                            (yes, Rect { arch: no, ..r })
+                            (
+                                yes,
+                                Rect {
+                                    arch: Rc::new(no),
+                                    ..r
+                                },
+                            )
                         }
                         Val::Nr => {
                             let (yes, no) = r.nr.split(code, k)?;

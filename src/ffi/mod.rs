@@ -117,12 +117,15 @@ pub struct tracefilter_options {
     pub strategy: u32,
     /// TRACEFILTER_OBJECTIVE_SPEED (default) or TRACEFILTER_OBJECTIVE_SIZE.
     pub objective: u32,
-    /// Entries in `weights`: 0 (default: every allowed syscall weighs 1), or
-    /// the `count` passed to tracefilter_compile.
+    /// Entries in `weights`: 0 (the default weights), or the `count` passed
+    /// to tracefilter_compile. By default every allowed syscall weighs 1,
+    /// except in a personality with an `nr_flag` (x32), where it weighs
+    /// 1/16: such a personality shares its arch with the native one, and its
+    /// tracees are rare.
     pub weights_count: u32,
     /// Syscall weights for the expected cost the SPEED objective minimises
     /// (and that orders the arch tests), one entry per personality in the
-    /// order given to tracefilter_compile: NULL (uniform for that
+    /// order given to tracefilter_compile: NULL (the default weights for that
     /// personality) or `nsyscalls` finite, non-negative doubles indexed by
     /// syscall number. Weights of traced syscalls are ignored. Owned by the
     /// caller and read only during tracefilter_compile; nothing is kept.

@@ -14,7 +14,7 @@
 
 use crate::bpf::*;
 use crate::error::{Error, Result};
-use crate::program::{Graph, Node, NodeId};
+use crate::program::{Graph, NodeId};
 use crate::set::{ArchDecisions, Decisions, Interval};
 use crate::weights::ArchWeights;
 
@@ -57,26 +57,52 @@ fn diagram(ivs: &[Interval], lo: u32, bits: u32, g: &mut Graph) -> NodeId {
     g.jump(BPF_JMP | BPF_JSET | BPF_K, half, upper, lower)
 }
 
-/// Tests in the diagram of a block, built apart to count them.
+/// Tests in the diagram of the block at `lo` (`ivs` covering it), counted
+/// as [`diagram`] would build them: a test whose outcomes agree is not made, identical tests are one.
 fn diagram_tests(ivs: &[Interval], lo: u32) -> usize {
-    let mut scratch = Graph::new();
-    diagram(ivs, lo, BLOCK_BITS, &mut scratch);
-    (0..scratch.len() as NodeId)
-        .filter(|&n| matches!(scratch.node(n), Node::Jump { .. }))
-        .count()
+    /// A sub-diagram: a return (`action | RET`) or a test's index.
+    const RET: u64 = 1 << 32;
+    fn walk(ivs: &[Interval], lo: u32, bits: u32, tests: &mut Vec<(u32, u64, u64)>) -> u64 {
+        let hi = lo + ((1u64 << bits) - 1) as u32;
+        let i = ivs.partition_point(|iv| iv.hi < lo);
+        if ivs[i].hi >= hi {
+            return ivs[i].action as u64 | RET;
+        }
+        let half = 1u32 << (bits - 1);
+        let upper = walk(ivs, lo + half, bits - 1, tests);
+        let lower = walk(ivs, lo, bits - 1, tests);
+        if upper == lower {
+            return upper;
+        }
+        let t = (half, upper, lower);
+        match tests.iter().position(|&x| x == t) {
+            Some(k) => k as u64,
+            None => {
+                tests.push(t);
+                (tests.len() - 1) as u64
+            }
+        }
+    }
+    let mut tests = Vec::new();
+    walk(ivs, lo, BLOCK_BITS, &mut tests);
+    tests.len()
 }
 
-/// The actions of the block starting at `lo`.
-fn pattern(ivs: &[Interval], lo: u32) -> Vec<u32> {
-    let mut i = ivs.partition_point(|iv| iv.hi < lo);
-    (lo..lo + BLOCK)
-        .map(|nr| {
-            while ivs[i].hi < nr {
-                i += 1;
-            }
-            ivs[i].action
-        })
-        .collect()
+/// Whether the blocks starting at `a` and `b` have the same actions.
+fn same_pattern(ivs: &[Interval], a: u32, b: u32) -> bool {
+    let (mut i, mut j) = (
+        ivs.partition_point(|iv| iv.hi < a),
+        ivs.partition_point(|iv| iv.hi < b),
+    );
+    (0..BLOCK).all(|off| {
+        while ivs[i].hi < a + off {
+            i += 1;
+        }
+        while ivs[j].hi < b + off {
+            j += 1;
+        }
+        ivs[i].action == ivs[j].action
+    })
 }
 
 fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf)> {
@@ -96,7 +122,8 @@ fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf)> {
                 .iter()
                 .take_while(|iv| iv.lo <= lo + (BLOCK - 1))
                 .count();
-            diagram_tests(ivs, lo) < inside - 1
+            // The block's own intervals are all the diagram reads.
+            diagram_tests(&ivs[first..first + inside], lo) < inside - 1
         })
         .map(|b| (b as u64) * BLOCK as u64)
         .collect();
@@ -108,7 +135,7 @@ fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf)> {
             // reads only the low bits.
             let same = match out.last() {
                 Some(&(_, Leaf::Block(prev))) => {
-                    prev as u64 + BLOCK as u64 <= x && pattern(ivs, prev) == pattern(ivs, x as u32)
+                    prev as u64 + BLOCK as u64 <= x && same_pattern(ivs, prev, x as u32)
                 }
                 _ => false,
             };
@@ -149,6 +176,120 @@ fn tree(a: &ArchDecisions, p: &[(u32, Leaf)], g: &mut Graph) -> NodeId {
             let upper = tree(a, &p[mid..], g);
             let lower = tree(a, &p[..mid], g);
             g.jge(p[mid].0, upper, lower)
+        }
+    }
+}
+
+/// A lower bound on the comparisons each interval's numbers pass: the
+/// depth in the search over pieces of the shallowest piece it meets (the
+/// diagrams below count nothing). No search comparison can be dropped: each
+/// splits the pieces below it, and identical pieces side by side are one.
+pub fn comparisons(a: &ArchDecisions) -> Vec<u32> {
+    fn walk(p: &[(u32, Leaf)], depth: u32, out: &mut Vec<u32>) {
+        match p {
+            [_] => out.push(depth),
+            [(_, Leaf::Ret(x)), (m, Leaf::Ret(_)), (n, Leaf::Ret(z))] if *n == m + 1 && x == z => {
+                out.extend_from_slice(&[depth + 1; 3]);
+            }
+            _ => {
+                let mid = p.len() / 2;
+                walk(&p[..mid], depth + 1, out);
+                walk(&p[mid..], depth + 1, out);
+            }
+        }
+    }
+    let p = pieces(a);
+    let mut depth = Vec::with_capacity(p.len());
+    walk(&p, 0, &mut depth);
+    let mut k = 0;
+    a.intervals
+        .iter()
+        .map(|iv| {
+            // Pieces are ascending by first number and cover everything.
+            while k + 1 < p.len() && p[k + 1].0 <= iv.lo {
+                k += 1;
+            }
+            let mut least = depth[k];
+            let mut j = k + 1;
+            while j < p.len() && p[j].0 <= iv.hi {
+                least = least.min(depth[j]);
+                j += 1;
+            }
+            least
+        })
+        .collect()
+}
+
+/// For a floor on the length: the comparisons of the search over pieces
+/// (one a piece boundary, less one for each `jeq` that takes two, counted
+/// greedily as a maximum), their constants, and whether a block needs a
+/// diagram (then at least one `jset` somewhere).
+pub fn search_shape(a: &ArchDecisions) -> (usize, Vec<u32>, bool) {
+    let p = pieces(a);
+    let (mut notches, mut i) = (0, 0);
+    while i + 2 < p.len() {
+        match (p[i], p[i + 1], p[i + 2]) {
+            ((_, Leaf::Ret(x)), (m, Leaf::Ret(_)), (n, Leaf::Ret(z))) if n == m + 1 && x == z => {
+                notches += 1;
+                i += 3;
+            }
+            _ => i += 1,
+        }
+    }
+    let blocks = p.iter().any(|(_, l)| matches!(l, Leaf::Block(_)));
+    (
+        p.len() - 1 - notches,
+        p[1..].iter().map(|(lo, _)| *lo).collect(),
+        blocks,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::Node;
+
+    #[test]
+    fn test_count_is_the_built_diagram() {
+        let mut x = 0x2545_f491u32;
+        for _ in 0..500 {
+            // Random runs over 0..256 with up to three actions.
+            let mut ivs = Vec::new();
+            let mut lo = 0u32;
+            while lo < 256 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let hi = (lo + x % 9).min(255);
+                let action = x >> 20 & 3;
+                match ivs.last_mut() {
+                    Some(Interval {
+                        hi: h, action: a, ..
+                    }) if *a == action => *h = hi,
+                    _ => ivs.push(Interval { lo, hi, action }),
+                }
+                lo = hi + 1;
+            }
+            ivs.push(Interval {
+                lo: 256,
+                hi: u32::MAX,
+                action: 9,
+            });
+            for block in 0..8 {
+                let mut g = Graph::new();
+                diagram(&ivs, block * BLOCK, BLOCK_BITS, &mut g);
+                let built = (0..g.len() as NodeId)
+                    .filter(|&n| matches!(g.node(n), Node::Jump { .. }))
+                    .count();
+                assert_eq!(diagram_tests(&ivs, block * BLOCK), built);
+                assert_eq!(
+                    same_pattern(&ivs, 0, block * BLOCK),
+                    (0..BLOCK).all(|o| {
+                        let at = |nr| ivs.iter().find(|iv| iv.hi >= nr).unwrap().action;
+                        at(o) == at(block * BLOCK + o)
+                    })
+                );
+            }
         }
     }
 }

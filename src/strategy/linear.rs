@@ -6,8 +6,6 @@
 //! traced number in a table); its executed count grows with the set, so it
 //! wins only on size. Kernel-cacheable: `jeq`, `jge`, `jgt` only.
 
-use std::collections::HashMap;
-
 use crate::program::{Graph, NodeId};
 use crate::set::{ArchDecisions, Interval};
 
@@ -20,23 +18,28 @@ fn tests(iv: &Interval) -> usize {
     }
 }
 
-pub fn build(a: &ArchDecisions, g: &mut Graph) -> NodeId {
-    let mut cost: HashMap<u32, usize> = HashMap::new();
+/// The action the chain falls through to: the one whose runs would cost
+/// the most tests; ties go to the first seen.
+fn default_action(a: &ArchDecisions) -> u32 {
+    // (action, tests), in order of first appearance; a spec has few actions.
+    let mut cost: Vec<(u32, usize)> = Vec::new();
     for iv in &a.intervals {
-        *cost.entry(iv.action).or_default() += tests(iv);
+        match cost.iter_mut().find(|(act, _)| *act == iv.action) {
+            Some((_, c)) => *c += tests(iv),
+            None => cost.push((iv.action, tests(iv))),
+        }
     }
-    // The fall-through action saves the most tests; ties go to the first seen.
-    let default = a
-        .intervals
-        .iter()
-        .map(|iv| iv.action)
-        .max_by_key(|act| {
-            (
-                cost[act],
-                std::cmp::Reverse(a.intervals.iter().position(|iv| iv.action == *act)),
-            )
-        })
-        .expect("intervals cover every number");
+    let mut best = cost[0];
+    for &c in &cost[1..] {
+        if c.1 > best.1 {
+            best = c;
+        }
+    }
+    best.0
+}
+
+pub fn build(a: &ArchDecisions, g: &mut Graph) -> NodeId {
+    let default = default_action(a);
     let fall = g.ret(default);
     let mut next = fall;
     for iv in a.intervals.iter().rev().filter(|iv| iv.action != default) {
@@ -55,4 +58,53 @@ pub fn build(a: &ArchDecisions, g: &mut Graph) -> NodeId {
         };
     }
     next
+}
+
+/// A lower bound on the comparisons each interval's numbers pass in the
+/// chain [`build`] makes, without building it: a number passes every run
+/// of the chain below it with at least one test (nothing on that path can
+/// be decided by the range of A: the runs ascend and only `jgt` taken or
+/// `jeq` not taken lead on), plus one test to be matched or to leave.
+pub fn comparisons(a: &ArchDecisions) -> Vec<u32> {
+    let default = default_action(a);
+    let mut below = 0u32;
+    let last_run = a.intervals.iter().rposition(|iv| iv.action != default);
+    a.intervals
+        .iter()
+        .enumerate()
+        .map(|(k, iv)| {
+            if iv.action != default {
+                below += 1;
+                below
+            } else {
+                // Some run above is still tested on the way out.
+                below + u32::from(last_run.is_some_and(|l| l > k))
+            }
+        })
+        .collect()
+}
+
+/// The constant of the first test of each run of the chain [`build`]
+/// makes, for a floor on its length: each such test is reached by the
+/// run's own numbers and by numbers that go on, so none is decided by the
+/// range of A, except for the last interval's single test, which numbers
+/// below may all have left before (with three actions).
+pub fn first_constants(a: &ArchDecisions) -> Vec<u32> {
+    let default = default_action(a);
+    let mut out: Vec<u32> = a
+        .intervals
+        .iter()
+        .filter(|iv| iv.action != default)
+        .map(|iv| {
+            if iv.lo == iv.hi || iv.hi == u32::MAX {
+                iv.lo
+            } else {
+                iv.hi
+            }
+        })
+        .collect();
+    if a.intervals.last().is_some_and(|iv| iv.action != default) {
+        out.pop();
+    }
+    out
 }

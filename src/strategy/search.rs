@@ -29,3 +29,24 @@ fn tree(ivs: &[Interval], g: &mut Graph) -> NodeId {
         }
     }
 }
+
+/// Comparisons each interval's numbers pass in the tree [`build`] makes,
+/// for bounds on its cost without building it.
+pub fn comparisons(ivs: &[Interval]) -> Vec<u32> {
+    fn walk(ivs: &[Interval], depth: u32, out: &mut Vec<u32>) {
+        match ivs {
+            [_] => out.push(depth),
+            [a, b, c] if b.lo == b.hi && a.action == c.action => {
+                out.extend_from_slice(&[depth + 1; 3]);
+            }
+            _ => {
+                let mid = ivs.len() / 2;
+                walk(&ivs[..mid], depth + 1, out);
+                walk(&ivs[mid..], depth + 1, out);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(ivs.len());
+    walk(ivs, 0, &mut out);
+    out
+}

@@ -9,7 +9,8 @@
 //! `W` is a sum of non-negative weights, monotone and satisfying the
 //! quadrangle inequality, so the best root is monotone
 //! (`root(i, j-1) <= root(i, j) <= root(i+1, j)`, Knuth 1971 / Yao 1980) and
-//! the whole table costs O(n^2) time and O(n^2) memory for n intervals.
+//! the whole table costs O(n^2) time and O(n^2) memory for n intervals
+//! (12 bytes a cell of the upper triangle).
 //! One shape outside that recurrence is considered too: a single number
 //! between two runs of the same action costs one `jeq` for all three.
 //!
@@ -48,70 +49,93 @@ fn is_notch(ivs: &[Interval], i: usize) -> bool {
     b.lo == b.hi && a.action == c.action
 }
 
-/// Best cost and root for every `i <= j`, stored row by row in the upper
-/// triangle; a root flagged with `NOTCH` is the `jeq` shape.
+/// Best root for every `i <= j`, in the upper triangle packed row by row
+/// from the last row up; a root flagged with `NOTCH` is the `jeq` shape.
 struct Table {
     n: usize,
-    cost: Vec<f64>,
     root: Vec<u32>,
 }
 
 impl Table {
+    /// Where row `i` starts: rows `n-1 ..= i+1` come before it.
     fn at(&self, i: usize, j: usize) -> usize {
-        i * self.n + j
+        (self.n - 1 - i) * (self.n - i) / 2 + (j - i)
     }
 
-    fn cost(&self, i: usize, j: usize) -> f64 {
-        self.cost[self.at(i, j)]
-    }
-
+    /// Rows are filled bottom-up: row `i` reads only rows below it (by
+    /// column) and its own left part, so roots are pushed in order, the
+    /// current row's costs are one contiguous run and `c(r, j)` for the
+    /// candidate roots `r` is one contiguous run of column `j`.
     fn new(ivs: &[Interval], pre: &[f64]) -> Table {
         let n = ivs.len();
-        let mut t = Table {
-            n,
-            cost: vec![0.0; n * n],
-            root: vec![0; n * n],
-        };
-        for i in 0..n {
-            let at = t.at(i, i);
-            t.root[at] = i as u32;
-        }
-        for len in 2..=n {
-            for i in 0..=n - len {
-                let j = i + len - 1;
-                let weight = pre[j + 1] - pre[i];
-                // Knuth's bounds; for len 2 the only root is j.
-                let lo = if len == 2 {
-                    j
+        let cells = n * (n + 1) / 2;
+        // `col[j * (j + 3) / 2 - i] = c(i, j)`: column j from the diagonal
+        // up, so r ascending reads it backwards.
+        let mut col = vec![0.0f64; cells];
+        let mut root = vec![0u32; cells];
+        let mut cur = vec![0.0f64; n];
+        root[0] = (n - 1) as u32;
+        // Where row i + 1 starts in `root`, and where row i starts.
+        let (mut below, mut row) = (0, 1);
+        for i in (0..n - 1).rev() {
+            let width = n - i;
+            let (done, rest) = root.split_at_mut(row);
+            let up_row = &done[below..];
+            let this = &mut rest[..width];
+            let cur = &mut cur[..width];
+            let pre_i = pre[i];
+            let notch_at_i = is_notch_at(ivs, i);
+            this[0] = i as u32;
+            cur[0] = 0.0;
+            // root(i, j - 1), unflagged.
+            let mut prev = i;
+            // j * (j + 3) / 2, so that `col[cj - r] = c(r, j)`.
+            let mut cj = i * (i + 3) / 2;
+            for d in 1..width {
+                let j = i + d;
+                cj += j + 1;
+                let weight = pre[j + 1] - pre_i;
+                // Knuth's bounds, root(i, j-1) <= r <= root(i+1, j); for
+                // two intervals the only root is j.
+                let (lo, hi) = if d == 1 {
+                    (j, j)
                 } else {
-                    ((t.root[t.at(i, j - 1)] & !NOTCH) as usize).max(i + 1)
+                    let lo = prev.max(i + 1);
+                    (lo, ((up_row[d - 1] & !NOTCH) as usize).clamp(lo, j))
                 };
-                let hi = if len == 2 {
-                    j
-                } else {
-                    ((t.root[t.at(i + 1, j)] & !NOTCH) as usize).clamp(lo, j)
-                };
-                let (mut best, mut best_r) = (f64::INFINITY, j);
-                for r in lo..=hi {
-                    let c = t.cost(i, r - 1) + t.cost(r, j);
+                // c(i, r - 1) + c(r, j) for r in lo..=hi; the first least wins.
+                let (mut best, mut best_r) = (cur[lo - 1 - i] + col[cj - lo], lo);
+                let mut r = lo + 1;
+                while r <= hi {
+                    let c = cur[r - 1 - i] + col[cj - r];
                     if c < best {
                         best = c;
                         best_r = r;
                     }
+                    r += 1;
                 }
-                let at = t.at(i, j);
-                t.cost[at] = weight + best;
-                t.root[at] = best_r as u32;
+                let (mut cost, mut flagged) = (weight + best, best_r as u32);
+                prev = best_r;
                 // The `jeq` shape is flagged in the root; the bounds above
                 // read the split under the flag.
-                if len == 3 && is_notch(ivs, i) && weight < t.cost[at] {
-                    t.cost[at] = weight;
-                    t.root[at] = best_r as u32 | NOTCH;
+                if d == 2 && notch_at_i && weight < cost {
+                    cost = weight;
+                    flagged |= NOTCH;
                 }
+                cur[d] = cost;
+                col[cj - i] = cost;
+                this[d] = flagged;
             }
+            below = row;
+            row += width;
         }
-        t
+        Table { n, root }
     }
+}
+
+/// `is_notch` where there is a triple at `i`.
+fn is_notch_at(ivs: &[Interval], i: usize) -> bool {
+    i + 2 < ivs.len() && is_notch(ivs, i)
 }
 
 /// High bit of a root: this triple is one `jeq`.
