@@ -1,9 +1,6 @@
 /*
  * peers: the programs the performance report compares, as raw files.
  *
- *   peers parse-strace < DUMP > FILE
- *       Reads `strace -d --seccomp-bpf ...` debug output and writes the
- *       program it dumped as a raw struct sock_filter array.
  *   peers build DIR STRACE_FILE [END_X86_64 END_I386 END_X32]
  *       Derives the traced bitmaps of x86_64, i386 and x32 from strace's
  *       program (tracefilter_evaluate: traced means it returns RET_TRACE),
@@ -30,6 +27,7 @@
  *       The x86_64 number of the syscall to time: getppid (110), or write (1)
  *       when REFERENCE traces getppid.
  *
+ * strace's program comes as a raw file from tools/strace-program.sh.
  * Every program written is checked against the bitmaps with the emulator:
  * each named syscall of each personality must get the same decision.
  */
@@ -86,104 +84,6 @@ static void write_prog(const char *path, const struct sock_filter *f, size_t len
 
 	if (!out || fwrite(f, sizeof(*f), len, out) != len || fclose(out))
 		fail(path, errno);
-}
-
-static unsigned long num(const char *s)
-{
-	return strtoul(s, NULL, 0);
-}
-
-/* One line of strace's dump_seccomp_bpf(); 0 when it is no instruction. */
-static int parse_line(const char *line, struct sock_filter *out)
-{
-	char op[32], a[64];
-	unsigned jt, jf;
-	const char *p = strstr(line, "STMT(");
-
-	if (p) {
-		int n = sscanf(p, "STMT(%31[^,)], %63[^)])", op, a);
-
-		if (n < 1)
-			return 0;
-		memset(out, 0, sizeof(*out));
-		if (!strcmp(op, "BPF_LDWABS")) {
-			out->code = BPF_LD | BPF_W | BPF_ABS;
-			out->k = !strcmp(a, "data->nr") ? 0 : !strcmp(a, "data->arch") ? 4 : num(a);
-		} else if (!strcmp(op, "BPF_LDWIMM")) {
-			out->code = BPF_LD | BPF_W | BPF_IMM;
-			out->k = num(a);
-		} else if (!strcmp(op, "BPF_RET")) {
-			out->code = BPF_RET | BPF_K;
-			out->k = !strcmp(a, "SECCOMP_RET_TRACE") ? SECCOMP_RET_TRACE
-			       : !strcmp(a, "SECCOMP_RET_ALLOW") ? SECCOMP_RET_ALLOW : num(a);
-		} else if (!strcmp(op, "BPF_AND")) {
-			out->code = BPF_ALU | BPF_AND | BPF_K;
-			out->k = num(a);
-		} else if (!strcmp(op, "BPF_RSH")) {
-			out->code = BPF_ALU | BPF_RSH | BPF_K;
-			out->k = num(a);
-		} else if (!strcmp(op, "BPF_LSH")) {
-			out->code = BPF_ALU | BPF_LSH | (!strcmp(a, "X") ? BPF_X : BPF_K);
-			out->k = !strcmp(a, "X") ? 0 : num(a);
-		} else if (!strcmp(op, "BPF_TAX")) {
-			out->code = BPF_MISC | BPF_TAX;
-		} else if (!strcmp(op, "BPF_TXA")) {
-			out->code = BPF_MISC | BPF_TXA;
-		} else {
-			fprintf(stderr, "peers: unknown statement in '%s'", line);
-			exit(1);
-		}
-		return 1;
-	}
-	p = strstr(line, "JUMP(");
-	if (!p)
-		return 0;
-	memset(out, 0, sizeof(*out));
-	if (sscanf(p, "JUMP(BPF_JA, %63[^)])", a) == 1) {
-		out->code = BPF_JMP | BPF_JA;
-		out->k = num(a);
-		return 1;
-	}
-	if (sscanf(p, "JUMP(%31[^,], %u, %u, %63[^)])", op, &jt, &jf, a) != 4) {
-		fprintf(stderr, "peers: cannot parse '%s'", line);
-		exit(1);
-	}
-	out->code = BPF_JMP | BPF_K | (!strcmp(op, "BPF_JEQ") ? BPF_JEQ : !strcmp(op, "BPF_JGE") ? BPF_JGE
-				      : !strcmp(op, "BPF_JGT") ? BPF_JGT : !strcmp(op, "BPF_JSET") ? BPF_JSET : 0xff);
-	if ((out->code & 0xf0) == 0xf0) {
-		fprintf(stderr, "peers: unknown jump in '%s'", line);
-		exit(1);
-	}
-	out->jt = jt;
-	out->jf = jf;
-	out->k = num(a);
-	return 1;
-}
-
-static int parse_strace(void)
-{
-	static struct sock_filter prog[BPF_MAXINSNS];
-	struct sock_fprog fp;
-	char line[512];
-	size_t n = 0;
-	int rc;
-
-	while (fgets(line, sizeof(line), stdin)) {
-		/* Only the dump: strace prints it right after this line. */
-		if (n >= BPF_MAXINSNS)
-			fail("program too long", 0);
-		n += parse_line(line, &prog[n]);
-	}
-	if (n == 0)
-		fail("no program in the dump (is strace's -d output there?)", 0);
-	fp.len = n;
-	fp.filter = prog;
-	rc = tracefilter_evaluate(&fp, AUDIT_ARCH_X86_64, 0, NULL, NULL);
-	if (rc != TRACEFILTER_OK) {
-		fprintf(stderr, "peers: parsed program invalid: %s\n", tracefilter_strerror(rc));
-		return 1;
-	}
-	return fwrite(prog, sizeof(prog[0]), n, stdout) == n ? 0 : 1;
 }
 
 static uint32_t arch_nr(const struct tracefilter_personality *p, uint32_t nr)
@@ -487,8 +387,6 @@ static int exec_count(uint32_t nr, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "parse-strace"))
-		return parse_strace();
 	if (argc == 4 && !strcmp(argv[1], "names"))
 		return names(strtoul(argv[2], NULL, 0), argv[3]);
 	if (argc >= 4 && !strcmp(argv[1], "exec"))
@@ -499,7 +397,7 @@ int main(int argc, char **argv)
 		return build(argv[2], argv[3], argc == 7 ? argv + 4 : NULL);
 	if (argc >= 5 && !strcmp(argv[1], "stats"))
 		return stats(strtoul(argv[2], NULL, 0), argv[3], argc - 4, argv + 4);
-	fprintf(stderr, "usage: peers parse-strace < DUMP > FILE | "
+	fprintf(stderr, "usage: "
 			"peers build DIR STRACE_FILE [END_X86_64 END_I386 END_X32] | "
 			"peers stats END_X86_64 REFERENCE FILE...\n");
 	return 2;

@@ -3,7 +3,7 @@
 # struct sock_filter files, and their emulator figures.
 #
 #   OUTDIR/N/set                 the -e trace= expression (line N of the corpus)
-#   OUTDIR/N/strace.bpf          strace's program, parsed from its -d dump
+#   OUTDIR/N/strace.bpf          strace's program, from its -d dump (tools/strace-program.sh)
 #   OUTDIR/N/ours.bpf            ours, default options (objective speed)
 #   OUTDIR/N/ours-size.bpf       ours, objective size
 #   OUTDIR/N/libseccomp.bpf      libseccomp's default
@@ -38,7 +38,7 @@ grep -v '^#' "$corpus" | grep . | while IFS= read -r set; do
 	mkdir -p "$d"
 	printf '%s\n' "$set" > "$d/set"
 	strace -d --seccomp-bpf -f -e trace="$set" true 2>&1 >/dev/null |
-		"$out/peers" parse-strace > "$d/strace.bpf"
+		sh "$root/tools/strace-program.sh" > "$d/strace.bpf"
 	# shellcheck disable=SC2086
 	"$out/peers" build "$d" "$d/strace.bpf" $ends 2> "$d/build.log" || { cat "$d/build.log" >&2; exit 1; }
 	for t in strace ours ours-size libseccomp libseccomp-tree; do

@@ -236,14 +236,21 @@ set -- $nsys
 [ $# = 2 ] || die "no personality lines in patched strace's -d output"
 n64=$1
 n32=$2
+# The dumped program as a raw file: tools/strace-program.sh is the one parser.
+dumped_program() { # strace set file
+	"$1" -d -f --seccomp-bpf -e trace="$2" true 2>&1 | sh "$repo/tools/strace-program.sh" >"$3" || :
+}
 figures_row() { # strace set -> "len mean cacheable64 cacheable32"
-	"$1" -d -f --seccomp-bpf -e trace="$2" true 2>&1 | "$bin/tfcheck" figures "$n64" "$n32" |
+	dumped_program "$1" "$2" "$work/figures.bpf"
+	"$bin/tfcheck" figures "$work/figures.bpf" "$n64" "$n32" |
 		awk '/^length/ { l = $2 } /^x86_64:/ { m = $6; sub(/,/, "", m); c = $NF } /^i386:/ { c32 = $NF }
 			END { printf "%s %s %s %s\n", l, m, c, c32 }'
 }
 check_dump() { # label set
 	"$new" -d -f --seccomp-bpf -e trace="$2" true >"$work/dump" 2>&1 || :
-	if "$bin/tfcheck" recompile <"$work/dump" >"$work/recompile" 2>&1 && grep -qx identical "$work/recompile"; then
+	if sh "$repo/tools/strace-program.sh" <"$work/dump" >"$work/dump.bpf" 2>"$work/recompile" &&
+		"$bin/tfcheck" recompile "$work/dump.bpf" <"$work/dump" >"$work/recompile" 2>&1 &&
+		grep -qx identical "$work/recompile"; then
 		pass "$1: -d dump is tracefilter's program for strace's bitmaps ($(head -n 1 "$work/recompile"))"
 	else
 		fail "$1: -d dump vs tracefilter_compile: $(tr '\n' ' ' <"$work/recompile")"
@@ -289,7 +296,8 @@ warning='[^:]*strace: seccomp filter is requested but unavailable'
 # (a) the stack of filters has room for strace's probes but not for the
 #     program: the install in the tracee fails with ENOMEM.
 set=%file
-len=$("$new" -d -f --seccomp-bpf -e trace=$set true 2>&1 | "$bin/tfcheck" figures | sed -n 's/^length //p')
+dumped_program "$new" "$set" "$work/enomem.bpf"
+len=$("$bin/tfcheck" figures "$work/enomem.bpf" | sed -n 's/^length //p')
 room=$((len - 1))
 ref_opts=
 if trace_same "ENOMEM" "$set" "$bin/seccomp_stack" room "$room" -- &&

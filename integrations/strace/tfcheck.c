@@ -1,15 +1,17 @@
 /*
  * tfcheck: figures and checks on the seccomp program of `strace -d
- * --seccomp-bpf`, read from strace's debug output on stdin.
+ * --seccomp-bpf`, given as PROG: the raw struct sock_filter array that
+ * tools/strace-program.sh makes of strace's debug output.
  *
- *   tfcheck figures [N64 N32]
+ *   tfcheck figures PROG [N64 N32]
  *                      length, mean and max instructions executed per
  *                      allowed x86_64 (i386) syscall, whether every allowed
  *                      one is kernel-cacheable; over the syscalls of
  *                      tracefilter's tables, numbered below N64 (N32) if
  *                      given (strace's own table sizes, for a like-for-like
  *                      comparison: strace traces numbers it does not know)
- *   tfcheck recompile  compiles the bitmaps that patched strace printed
+ *   tfcheck recompile PROG < strace-debug-output
+ *                      compiles the bitmaps that patched strace printed
  *                      ("tracefilter: personality ...") with
  *                      tracefilter_compile and compares the result with the
  *                      dumped program, instruction by instruction
@@ -37,67 +39,6 @@ struct pers {
 };
 static struct pers pers[MAX_PERS];
 static size_t npers;
-
-static int parse_stmt(const char *s, struct sock_filter *f)
-{
-	unsigned int code, jt, jf, k;
-	char word[32];
-
-	if (sscanf(s, "STMT(BPF_LDWABS, data->%31[a-z])", word) == 1) {
-		*f = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						   strcmp(word, "arch") ? 0 : 4);
-	} else if (sscanf(s, "STMT(BPF_LDWABS, %i)", &k) == 1) {
-		*f = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, k);
-	} else if (sscanf(s, "STMT(BPF_LDWIMM, %i)", &k) == 1) {
-		*f = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_IMM, k);
-	} else if (!strncmp(s, "STMT(BPF_RET, SECCOMP_RET_TRACE)", 32)) {
-		*f = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
-	} else if (!strncmp(s, "STMT(BPF_RET, SECCOMP_RET_ALLOW)", 32)) {
-		*f = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	} else if (sscanf(s, "STMT(BPF_RET, %i)", &k) == 1) {
-		*f = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, k);
-	} else if (sscanf(s, "STMT(BPF_RSH, %i)", &k) == 1) {
-		*f = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, k);
-	} else if (!strncmp(s, "STMT(BPF_LSH, X)", 16)) {
-		*f = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_LSH | BPF_X, 0);
-	} else if (sscanf(s, "STMT(BPF_AND, %i)", &k) == 1) {
-		*f = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k);
-	} else if (!strncmp(s, "STMT(BPF_TAX)", 13)) {
-		*f = (struct sock_filter) BPF_STMT(BPF_MISC | BPF_TAX, 0);
-	} else if (!strncmp(s, "STMT(BPF_TXA)", 13)) {
-		*f = (struct sock_filter) BPF_STMT(BPF_MISC | BPF_TXA, 0);
-	} else if (sscanf(s, "STMT(%i, %u, %u, %i)", &code, &jt, &jf, &k) == 4) {
-		*f = (struct sock_filter) { (uint16_t)code, (uint8_t)jt, (uint8_t)jf, k };
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
-static int parse_jump(const char *s, struct sock_filter *f)
-{
-	static const struct { const char *name; uint16_t code; } ops[] = {
-		{ "JEQ", BPF_JMP | BPF_JEQ | BPF_K },
-		{ "JGE", BPF_JMP | BPF_JGE | BPF_K },
-		{ "JGT", BPF_JMP | BPF_JGT | BPF_K },
-		{ "JSET", BPF_JMP | BPF_JSET | BPF_K },
-	};
-	unsigned int jt, jf, k;
-	char op[8];
-
-	if (sscanf(s, "JUMP(BPF_JA, %i)", &k) == 1) {
-		*f = (struct sock_filter) BPF_STMT(BPF_JMP | BPF_JA, k);
-		return 0;
-	}
-	if (sscanf(s, "JUMP(BPF_%7[A-Z], %u, %u, %i)", op, &jt, &jf, &k) != 4)
-		return -1;
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(op, ops[i].name)) {
-			*f = (struct sock_filter) BPF_JUMP(ops[i].code, k, jt, jf);
-			return 0;
-		}
-	return -1;
-}
 
 /* "0-3,59,322" or "none" */
 static int parse_traced(const char *s, struct pers *p)
@@ -142,7 +83,31 @@ static int parse_personality(const char *s)
 	return parse_traced(s + off, p);
 }
 
-static int read_input(void)
+/* The raw program: whole instructions, 1 to BPF_MAXINSNS of them. */
+static int read_prog(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int extra;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	n = fread(insns, 1, sizeof(insns), f);
+	extra = fgetc(f) != EOF;
+	fclose(f);
+	if (extra || !n || n % sizeof(insns[0])) {
+		fprintf(stderr, "tfcheck: %s: no program of whole instructions, at most %u\n",
+			path, BPF_MAXINSNS);
+		return -1;
+	}
+	ninsns = n / sizeof(insns[0]);
+	return 0;
+}
+
+/* The "tracefilter: personality" lines of strace's debug output on stdin. */
+static int read_personalities(void)
 {
 	char line[1 << 16];
 
@@ -150,26 +115,11 @@ static int read_input(void)
 		/* strace prefixes its messages with "argv0: " */
 		char *s = strstr(line, ": ");
 
-		if (!s)
-			continue;
-		s += 2;
-		if (!strncmp(s, "STMT(", 5) || !strncmp(s, "JUMP(", 5)) {
-			if (ninsns == BPF_MAXINSNS ||
-			    (s[0] == 'S' ? parse_stmt(s, &insns[ninsns]) : parse_jump(s, &insns[ninsns]))) {
-				fprintf(stderr, "tfcheck: cannot parse: %s", s);
-				return -1;
-			}
-			ninsns++;
-		} else if (!strncmp(s, "tracefilter: personality ", 25)) {
-			if (parse_personality(s) < 0) {
-				fprintf(stderr, "tfcheck: cannot parse: %s", s);
-				return -1;
-			}
+		if (s && !strncmp(s + 2, "tracefilter: personality ", 25) &&
+		    parse_personality(s + 2) < 0) {
+			fprintf(stderr, "tfcheck: cannot parse: %s", s + 2);
+			return -1;
 		}
-	}
-	if (!ninsns) {
-		fprintf(stderr, "tfcheck: no program in the input\n");
-		return -1;
 	}
 	return 0;
 }
@@ -273,11 +223,12 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (argc == 2 && !strcmp(argv[1], "recompile"))
-		return read_input() ? 2 : recompile();
-	if ((argc == 2 || argc == 4) && !strcmp(argv[1], "figures"))
-		return read_input() ? 2 : figures(argc == 4 ? (uint32_t)strtoul(argv[2], NULL, 0) : 0,
-						  argc == 4 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0);
-	fprintf(stderr, "usage: tfcheck figures [N64 N32]|recompile|names < strace-debug-output\n");
+	if (argc == 3 && !strcmp(argv[1], "recompile"))
+		return read_prog(argv[2]) || read_personalities() ? 2 : recompile();
+	if ((argc == 3 || argc == 5) && !strcmp(argv[1], "figures"))
+		return read_prog(argv[2]) ? 2 : figures(argc == 5 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0,
+							argc == 5 ? (uint32_t)strtoul(argv[4], NULL, 0) : 0);
+	fprintf(stderr, "usage: tfcheck figures PROG [N64 N32] | tfcheck recompile PROG < strace-debug-output"
+			" | tfcheck names\n");
 	return 2;
 }

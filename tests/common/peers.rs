@@ -1,11 +1,12 @@
 //! The peers we compare with, on identical bitmaps: strace 6.1's programs
-//! (parsed from its debug dump) and libseccomp's (through its C API), plus
+//! (read from its debug dump by tools/strace-program.sh) and libseccomp's (through its C API), plus
 //! the public corpus of syscall sets. Shared by tests/optimizer.rs and
 //! benches/programs.rs.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use tracefilter::emulate::{check, run, SeccompData};
 use tracefilter::names::Table;
@@ -115,83 +116,42 @@ pub fn strace_available() -> Result<(), String> {
     }
 }
 
-fn number(s: &str) -> Result<u32, String> {
-    let s = s.trim();
-    let r = match s.strip_prefix("0x") {
-        Some(h) => u32::from_str_radix(h, 16),
-        None => s.parse(),
-    };
-    r.map_err(|_| format!("bad number {s:?}"))
-}
-
-/// Parses the `STMT(...)` / `JUMP(...)` lines of strace 6.1's `-d` output
-/// (`src/filter_seccomp.c`, `dump_seccomp_bpf`).
+/// The program in strace's `-d` output, through tools/strace-program.sh (the
+/// project's one reader of that dump), which writes it as raw instructions.
 pub fn parse_strace_dump(text: &str) -> Result<Vec<Insn>, String> {
-    let mut prog = Vec::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("strace: ") else {
-            continue;
-        };
-        let (kind, body) = if let Some(b) = rest.strip_prefix("STMT(") {
-            ("STMT", b)
-        } else if let Some(b) = rest.strip_prefix("JUMP(") {
-            ("JUMP", b)
-        } else {
-            continue;
-        };
-        let body = body.strip_suffix(')').ok_or(format!("bad line {line:?}"))?;
-        let f: Vec<&str> = body.split(',').map(str::trim).collect();
-        let insn = match (kind, f.as_slice()) {
-            ("STMT", ["BPF_LDWABS", field]) => Insn::stmt(
-                0x20,
-                match *field {
-                    "data->nr" => 0,
-                    "data->arch" => 4,
-                    other => return Err(format!("unknown field {other}")),
-                },
-            ),
-            ("STMT", ["BPF_LDWIMM", k]) => Insn::stmt(0x00, number(k)?),
-            ("STMT", ["BPF_TAX"]) => Insn::stmt(0x07, 0),
-            ("STMT", ["BPF_TXA"]) => Insn::stmt(0x87, 0),
-            ("STMT", [op, "X"]) => Insn::stmt(alu(op)? | 0x08, 0),
-            ("STMT", ["BPF_RET", action]) => Insn::stmt(
-                0x06,
-                match *action {
-                    "SECCOMP_RET_ALLOW" => ALLOW,
-                    "SECCOMP_RET_TRACE" => TRACE,
-                    other => number(other)?,
-                },
-            ),
-            ("STMT", [op, k]) => Insn::stmt(alu(op)?, number(k)?),
-            ("JUMP", ["BPF_JA", k]) => Insn::stmt(0x05, number(k)?),
-            ("JUMP", [op, jt, jf, k]) => {
-                let code = match *op {
-                    "BPF_JEQ" => 0x15,
-                    "BPF_JGT" => 0x25,
-                    "BPF_JGE" => 0x35,
-                    "BPF_JSET" => 0x45,
-                    other => return Err(format!("unknown jump {other}")),
-                };
-                Insn::jump(code, number(k)?, number(jt)? as u8, number(jf)? as u8)
-            }
-            _ => return Err(format!("unknown instruction {line:?}")),
-        };
-        prog.push(insn);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/strace-program.sh");
+    let mut child = Command::new("sh")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    // Written from a thread: the script's output could fill its pipe first.
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    let input = text.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    writer
+        .join()
+        .map_err(|_| "writer thread panicked")?
+        .map_err(|e| format!("writing to {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
-    if prog.is_empty() {
-        return Err("no filter in strace's debug output".into());
+    if out.stdout.is_empty() || out.stdout.len() % 8 != 0 {
+        return Err(format!("{} bytes: no whole instructions", out.stdout.len()));
     }
-    Ok(prog)
-}
-
-fn alu(op: &str) -> Result<u16, String> {
-    Ok(match op {
-        "BPF_ADD" => 0x04,
-        "BPF_SUB" => 0x14,
-        "BPF_AND" => 0x54,
-        "BPF_OR" => 0x44,
-        "BPF_LSH" => 0x64,
-        "BPF_RSH" => 0x74,
-        other => return Err(format!("unknown ALU op {other}")),
-    })
+    Ok(out
+        .stdout
+        .chunks_exact(8)
+        .map(|b| Insn {
+            code: u16::from_le_bytes([b[0], b[1]]),
+            jt: b[2],
+            jf: b[3],
+            k: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+        })
+        .collect())
 }

@@ -25,7 +25,6 @@ finish() {
 }
 # strace 6.1's program for `-e trace=SET` as a raw struct sock_filter file.
 strace_program() {
-	strace -d --seccomp-bpf -f -e trace="$1" true 2>&1 >/dev/null |
-		awk -f tests/lib/strace-dump.awk >"$2.txt" || return 1
-	printf "$(cat "$2.txt")" >"$2"
+	strace -d --seccomp-bpf -f -e trace="$1" true 2>"$2.dump" >/dev/null
+	sh tools/strace-program.sh <"$2.dump" >"$2"
 }
