@@ -12,10 +12,12 @@
 //! test checks that first) and is harmless when it runs.
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
+#[path = "common/pers.rs"]
+mod pers;
+use pers::Pers;
 use std::sync::Mutex;
 
 use tracefilter::emulate::{check, run, SeccompData};
-use tracefilter::names::Table;
 use tracefilter::{compile, Error, Insn, Objective, Options, Personality, Strategy};
 
 const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
@@ -370,43 +372,6 @@ fn usable_probes() -> Vec<Probe> {
         "i386 (int $0x80)",
     );
     out
-}
-
-/// An owned personality.
-#[derive(Clone, Debug)]
-struct Pers {
-    arch: u32,
-    flag: u32,
-    bits: Vec<u8>,
-    n: u32,
-}
-
-impl Pers {
-    fn new(name: &str) -> Pers {
-        let t = Table::by_name(name).unwrap();
-        let n = t.size();
-        Pers {
-            arch: t.audit_arch,
-            flag: t.nr_flag,
-            bits: vec![0; n.div_ceil(8) as usize],
-            n,
-        }
-    }
-    fn set(&mut self, i: u32, traced: bool) {
-        if traced {
-            self.bits[(i / 8) as usize] |= 1 << (i % 8);
-        } else {
-            self.bits[(i / 8) as usize] &= !(1 << (i % 8));
-        }
-    }
-    fn view(&self) -> Personality<'_> {
-        Personality {
-            audit_arch: self.arch,
-            nr_flag: self.flag,
-            traced: &self.bits,
-            nsyscalls: self.n,
-        }
-    }
 }
 
 /// The child must be able to exit.

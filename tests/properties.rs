@@ -1,6 +1,9 @@
 //! Property tests: every program the compiler returns is exactly its spec,
 //! and the emulator and disassembler survive any instruction array.
 
+#[path = "common/pers.rs"]
+mod pers;
+use pers::Pers;
 use proptest::prelude::*;
 use tracefilter::emulate::{check, const_allow, run, run_cached, SeccompData};
 use tracefilter::{compile, disasm, Error, Insn, Objective, Options, Personality};
@@ -18,29 +21,6 @@ const ACTIONS: [u32; 6] = [
     0x7ffc_0000,
     0x0003_0001,
 ];
-
-/// An owned personality; `Personality` borrows its bitmap from here.
-#[derive(Clone, Debug)]
-struct Pers {
-    arch: u32,
-    flag: u32,
-    bits: Vec<u8>,
-    n: u32,
-}
-
-impl Pers {
-    fn view(&self) -> Personality<'_> {
-        Personality {
-            audit_arch: self.arch,
-            nr_flag: self.flag,
-            traced: &self.bits,
-            nsyscalls: self.n,
-        }
-    }
-    fn traced(&self, i: u32) -> bool {
-        self.bits[(i / 8) as usize] & (1 << (i % 8)) != 0
-    }
-}
 
 /// A bitmap of `n` bits: empty, full, dense, or hundreds of scattered
 /// numbers (which makes trees deep enough for jumps beyond 255).
