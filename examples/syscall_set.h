@@ -11,6 +11,7 @@
 #define SYSCALL_SET_H
 
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +191,7 @@ static inline int set_mark_traced_by(struct set_pers *ps, size_t n, const char *
 					tracefilter_strerror(rc));
 				break;
 			}
-			if ((action & 0xffff0000u) == 0x7ff00000u) /* SECCOMP_RET_TRACE */
+			if ((action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_TRACE)
 				ps[i].bits[nr / 8] |= 1u << (nr % 8);
 		}
 	}
