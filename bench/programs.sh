@@ -16,7 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 out=${1:?usage: bench/programs.sh OUTDIR}
-corpus=${CORPUS:-$root/../shared/corpus.txt}
+corpus=${CORPUS:-$root/tests/corpus.txt}
 mkdir -p "$out"
 . "$here/lib.sh"
 build_peers "$out/peers"

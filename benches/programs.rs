@@ -3,7 +3,7 @@
 //!
 //!     cargo bench --bench programs
 //!
-//! For every set of `../shared/corpus.txt`: strace's program comes from its
+//! For every set of `tests/corpus.txt`: strace's program comes from its
 //! `-d` dump and the per-personality bitmaps it encodes are read back with
 //! our emulator; libseccomp's two programs (default and
 //! `SCMP_FLTATR_CTL_OPTIMIZE=2`) are built by a small C helper from the

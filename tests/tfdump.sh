@@ -3,7 +3,7 @@
 # agree with its own listing and with the set it was given.
 cd "$(dirname "$0")/.." && . tests/lib/common.sh
 
-corpus=../shared/corpus.txt
+corpus=tests/corpus.txt
 echo "tfdump: every set of $corpus compiles; length = listed instructions; traced + allowed = table size"
 if [ ! -r "$corpus" ]; then
 	skip "$corpus not found"

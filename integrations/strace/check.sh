@@ -17,14 +17,14 @@
 # Needs: root, network (apt-get source), dpkg-dev, autoconf, automake,
 # pkg-config, make, gcc, cargo, strace (Debian's, for the comparison).
 # Environment: TF_STRACE_WORK (work directory, kept; default a new /tmp one,
-# removed at the end unless KEEP=1), TF_CORPUS (default ../shared/corpus.txt
-# from the repository root), TF_REPO (the tracefilter tree whose library is
+# removed at the end unless KEEP=1), TF_CORPUS (default tests/corpus.txt
+# of the repository), TF_REPO (the tracefilter tree whose library is
 # built, default this one), STRACE_FULL_CHECK=1, JOBS (default 2).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-corpus=${TF_CORPUS:-$repo/../shared/corpus.txt}
+corpus=${TF_CORPUS:-$repo/tests/corpus.txt}
 librepo=${TF_REPO:-$repo}
 jobs=${JOBS:-2}
 work=${TF_STRACE_WORK:-$(mktemp -d /tmp/tf-strace.XXXXXX)}

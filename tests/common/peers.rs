@@ -18,13 +18,9 @@ pub const X32_BIT: u32 = 0x4000_0000;
 pub const ALLOW: u32 = 0x7fff_0000;
 pub const TRACE: u32 = 0x7ff0_0000;
 
-/// `../shared/corpus.txt` beside the repository: one `-e trace=` set a line.
+/// The repository's corpus, `tests/corpus.txt`: one `-e trace=` set a line.
 pub fn corpus() -> Result<Vec<String>, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path: PathBuf = root
-        .parent()
-        .map(|p| p.join("shared/corpus.txt"))
-        .ok_or("no parent directory")?;
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus.txt");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(text
         .lines()
