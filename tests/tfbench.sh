@@ -51,6 +51,10 @@ check "getppid in the set: exit 2 (got $st): $(cat "$TMP/err")" [ "$st" -eq 2 ]
 ./build/tfbench --rounds 0 openat >/dev/null 2>&1
 st=$?
 check "--rounds 0: exit 2 (got $st)" [ "$st" -eq 2 ]
+./build/tfbench --cpu 1023 openat >/dev/null 2>"$TMP/err"
+st=$?
+check "--cpu 1023: exit 2 (got $st), says so and lists the usable CPUs: $(cat "$TMP/err")" \
+	sh -c "[ $st -eq 2 ] && grep -q -- '--cpu 1023: .*may run on CPU [0-9]' '$TMP/err'"
 printf 'abc' >"$TMP/short"
 ./build/tfbench --program "$TMP/short" openat >/dev/null 2>"$TMP/err"
 st=$?

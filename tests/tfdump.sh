@@ -77,4 +77,17 @@ check "no set: exit 2" [ $? -eq 2 ]
 st=$?
 check "unknown syscall: exit 2 with the name in the message" \
 	sh -c "[ $st -eq 2 ] && grep -q no_such_syscall '$TMP/err'"
+for strategy in bits jset; do
+	./build/tfdump --strategy $strategy openat >/dev/null 2>"$TMP/err"
+	st=$?
+	check "--strategy $strategy on one syscall: exit 1 (got $st) and why: $(tail -n 1 "$TMP/err")" \
+		sh -c "[ $st -eq 1 ] && grep -q '$strategy works on aligned blocks of 32 numbers.*leave --strategy out' '$TMP/err'"
+done
+./build/tfdump --help >"$TMP/help" 2>&1
+st=$?
+check "--help: exit 0 (got $st), explains the set syntax, --traced-by FILE and every strategy name" \
+	sh -c "[ $st -eq 0 ] && grep -q 'names or numbers, comma-separated' '$TMP/help' && grep -q 'raw struct sock_filter' '$TMP/help' && for s in auto tree search linear bits jset; do grep -q \"\$s (\" '$TMP/help' || exit 1; done"
+./build/tfdump openat >"$TMP/dump" 2>&1
+check "the cacheable summary names its scope, and x32 says never: $(grep -c 'nr_flag' "$TMP/dump") lines" \
+	sh -c "grep -q '^kernel-cacheable (every allowed syscall of the personalities without an nr_flag): yes' '$TMP/dump' && grep -q '^personality x32 .*cacheable never (nr_flag)' '$TMP/dump'"
 finish
