@@ -74,4 +74,22 @@ fi
 make -s uninstall PREFIX=$prefix DESTDIR="$stage" >/dev/null 2>&1
 left=$(find "$stage" -type f -o -type l)
 check "make uninstall leaves no file: '$(echo $left)'" [ -z "$left" ]
+
+echo "make install without DESTDIR runs ldconfig (a stand-in here), with DESTDIR it does not"
+cat >"$TMP/ldconfig" <<'EOS'
+#!/bin/sh
+echo "ldconfig $*" >>"${0%/*}/ldconfig.log"
+EOS
+chmod +x "$TMP/ldconfig"
+make -s install PREFIX="$TMP/real" LDCONFIG="$TMP/ldconfig" >"$TMP/log" 2>&1
+check "install PREFIX=... (no DESTDIR): ldconfig ran once ($(cat "$TMP/ldconfig.log" 2>/dev/null | wc -l))" \
+	sh -c "[ \$(wc -l <'$TMP/ldconfig.log') -eq 1 ] && [ -e '$TMP/real/lib/libtracefilter.so.0' ]"
+make -s uninstall PREFIX="$TMP/real" LDCONFIG="$TMP/ldconfig" >>"$TMP/log" 2>&1
+check "uninstall runs it again" [ "$(wc -l <"$TMP/ldconfig.log")" -eq 2 ]
+make -s install PREFIX=$prefix DESTDIR="$stage" LDCONFIG="$TMP/ldconfig" >>"$TMP/log" 2>&1
+check "install DESTDIR=...: not run" [ "$(wc -l <"$TMP/ldconfig.log")" -eq 2 ]
+make -s install PREFIX="$TMP/real" LDCONFIG=false >"$TMP/log" 2>&1
+st=$?
+check "a failing ldconfig (not root): install still succeeds (exit $st) and says what to do: $(cat "$TMP/log")" \
+	sh -c "[ $st -eq 0 ] && grep -q 'run it as root' '$TMP/log'"
 finish
