@@ -61,7 +61,7 @@ EOC
 	flags=$(PKG_CONFIG_PATH=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs tracefilter)
 	echo "    pkg-config: $flags"
 	if cc -o "$TMP/ex" "$TMP/ex.c" $flags >"$TMP/log" 2>&1; then
-		out=$(LD_LIBRARY_PATH=$lib "$TMP/ex")
+		out=$(LD_LIBRARY_PATH=$lib $T "$TMP/ex")
 		check "cc ex.c \$(pkg-config ...) builds and runs: $out" sh -c "echo '$out' | grep -q instructions"
 		check "it links the installed shared library" sh -c "LD_LIBRARY_PATH='$lib' ldd '$TMP/ex' | grep -q '$lib/libtracefilter.so.0'"
 	else

@@ -6,7 +6,7 @@
 # errors. Every run of a program has a timeout (60 s; 124 means it hung).
 cd "$(dirname "$0")/.." && . tests/lib/common.sh
 TFTRACE=${TFTRACE:-./build/tftrace}
-T="timeout 60"
+T="timeout 60" # shorter than common.sh's: every run here is a small command
 
 echo "tftrace: preconditions"
 if [ ! -x "$TFTRACE" ]; then
