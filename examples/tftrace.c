@@ -10,8 +10,9 @@
  *
  * Prints strace's "name(args) = ret" for every requested syscall of CMD
  * (and, with -f, of its children and threads, prefixed by "[pid N]" while
- * more than one is traced). The file and exec syscalls show their paths
- * (quoted and escaped as strace does), AT_FDCWD and open flags; other
+ * more than one is traced). The file and exec syscalls show their paths and
+ * execve's argv (quoted and escaped as strace does), AT_FDCWD and open
+ * flags, read with process_vm_readv (paths up to PATH_MAX); other
  * arguments are printed in hex, all six for the syscalls tftrace does not
  * know. Errors read "-1 ENOENT (No such file or directory)".
  *
@@ -320,31 +321,39 @@ static int read_syscall(pid_t pid, struct syscall *s)
 	return read_regs(pid, s);
 }
 
-/* A path of the tracee, escaped and quoted as strace prints it; its
- * address in hex if it cannot be read. Read page by page: a string may end
- * just before an unmapped page. */
-static void print_path(FILE *f, pid_t pid, uint64_t addr)
+/* Reads SIZE bytes of the tracee at ADDR, page by page (a string may end
+ * just before an unmapped page), for a string only up to its NUL; the
+ * number of bytes read. */
+static size_t read_mem(pid_t pid, uint64_t addr, void *buf, size_t size, int string)
 {
-	char buf[PATH_MAX];
 	size_t n = 0, page = (size_t)sysconf(_SC_PAGESIZE);
-	char *nul = NULL;
 
-	while (n < sizeof(buf) && !nul) {
-		size_t chunk = page - (addr + n) % page;
-		struct iovec local = { buf + n, chunk }, remote = { (void *)(uintptr_t)(addr + n), chunk };
-		ssize_t got;
+	while (n < size && !(string && memchr(buf, 0, n))) {
+		size_t chunk = page - (addr + n) % page < size - n ? page - (addr + n) % page : size - n;
+		struct iovec local = { (char *)buf + n, chunk };
+		struct iovec remote = { (void *)(uintptr_t)(addr + n), chunk };
+		ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 
-		if (chunk > sizeof(buf) - n)
-			local.iov_len = remote.iov_len = chunk = sizeof(buf) - n;
-		got = addr ? process_vm_readv(pid, &local, 1, &remote, 1, 0) : -1;
-		if (got <= 0) {
-			fprintf(f, "%#llx", (unsigned long long)addr);
-			return;
-		}
-		nul = memchr(buf + n, 0, (size_t)got);
+		if (got <= 0)
+			break;
 		n += (size_t)got;
 	}
-	n = nul ? (size_t)(nul - buf) : n;
+	return n;
+}
+
+/* A string of the tracee, escaped and quoted as strace prints it, "..."
+ * after the first MAX bytes; NULL, or its address if it cannot be read. */
+static void print_string(FILE *f, pid_t pid, uint64_t addr, size_t max)
+{
+	char buf[PATH_MAX + 1];
+	size_t n = read_mem(pid, addr, buf, max + 1, 1);
+	char *nul = memchr(buf, 0, n);
+
+	if (!addr || (!nul && n <= max)) {
+		fprintf(f, addr ? "%#llx" : "NULL", (unsigned long long)addr);
+		return;
+	}
+	n = nul ? (size_t)(nul - buf) : max;
 	fputc('"', f);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)buf[i];
@@ -362,6 +371,36 @@ static void print_path(FILE *f, pid_t pid, uint64_t addr)
 			fprintf(f, "\\%o", c);
 	}
 	fputs(nul ? "\"" : "\"...", f);
+}
+
+/* execve's argv and envp as strace shows them: the strings (up to 32, of
+ * up to 32 bytes), the count. WORD is the tracee's pointer size. */
+static void print_strings(FILE *f, pid_t pid, uint64_t addr, unsigned word, int count_only)
+{
+	unsigned i;
+
+	for (i = 0; addr && i < 4096; i++) {
+		uint32_t p32 = 0;
+		uint64_t p = 0;
+
+		if (read_mem(pid, addr + (uint64_t)i * word, word == 4 ? (void *)&p32 : &p, word, 0) !=
+		    word)
+			break;
+		p = word == 4 ? p32 : p;
+		if (!p)
+			break;
+		if (count_only || i > 32)
+			continue;
+		fputs(i ? ", " : "[", f);
+		if (i == 32)
+			fputs("...", f);
+		else
+			print_string(f, pid, p, 32);
+	}
+	if (count_only || !addr)
+		fprintf(f, addr ? "%#llx /* %u vars */" : "NULL", (unsigned long long)addr, i);
+	else
+		fputs(i ? "]" : "[]", f);
 }
 
 static void print_open_flags(FILE *f, uint64_t v)
@@ -394,7 +433,7 @@ static void print_open_flags(FILE *f, uint64_t v)
 /*
  * The arguments of the file and exec syscalls tftrace decodes, one letter
  * each: f a directory fd (AT_FDCWD), p a path, O open flags, m a mode (only
- * after flags with O_CREAT or O_TMPFILE), d an int, x hex.
+ * after flags with O_CREAT or O_TMPFILE), a argv, e envp, d an int, x hex.
  */
 static const struct {
 	const char *name, *args;
@@ -411,7 +450,7 @@ static const struct {
 	{ "fchownat", "fpddx" },    { "truncate", "pd" },     { "rename", "pp" },
 	{ "renameat", "fpfp" },	    { "renameat2", "fpfpx" }, { "link", "pp" },
 	{ "linkat", "fpfpx" },	    { "symlink", "pp" },      { "symlinkat", "pfp" },
-	{ "execve", "pxx" },	    { "execveat", "fpxxx" },
+	{ "execve", "pae" },	    { "execveat", "fpaex" },
 };
 
 /* "name(args" of the syscall at its entry stop (the exit stop adds the
@@ -422,6 +461,7 @@ static char *format_entry(const struct task *t, const struct syscall *s)
 	uint32_t flag = p ? p->p.nr_flag : 0;
 	const char *name = p ? tracefilter_syscall_name(s->arch, flag, s->nr & ~flag) : NULL;
 	const char *args = "xxxxxx";
+	unsigned word = s->arch & __AUDIT_ARCH_64BIT && !flag ? 8 : 4; /* x32: 4 */
 	char *text = NULL;
 	size_t size;
 	FILE *f = open_memstream(&text, &size);
@@ -449,7 +489,9 @@ static char *format_entry(const struct task *t, const struct syscall *s)
 		else if (args[i] == 'f' || args[i] == 'd')
 			fprintf(f, "%d", (int)v);
 		else if (args[i] == 'p')
-			print_path(f, t->pid, v);
+			print_string(f, t->pid, v, PATH_MAX);
+		else if (args[i] == 'a' || args[i] == 'e')
+			print_strings(f, t->pid, v, word, args[i] == 'e');
 		else if (args[i] == 'O')
 			print_open_flags(f, v);
 		else if (args[i] == 'm')

@@ -89,6 +89,15 @@ if have strace; then
 	check "... and the errno names, e.g. $(grep -m 1 ENOENT "$TMP/td")" \
 		grep -q '= -1 ENOENT (No such file or directory)$' "$TMP/td"
 	same "$TMP/td.dec" "$TMP/tr.dec" "TFTRACE_REGS=1 (the pre-5.3 fallback, registers) decodes the same"
+	# execve lines: path, argv and the envp count as strace prints them (the envp address aside).
+	for v in sd td tr; do
+		sed -n 's/0x[0-9a-f]* \/\*/ADDR \/*/; s/) *= /) = /; /^execve(/p' "$TMP/$v" >"$TMP/$v.exec"
+	done
+	same "$TMP/sd.exec" "$TMP/td.exec" "execve lines identical to strace's, e.g. $(tail -n 1 "$TMP/td.exec" | cut -c 1-60)..."
+	# (TFTRACE_REGS=1 is one more variable in the environment.)
+	sed 's|/\* [0-9]* vars \*/|/* N vars */|' "$TMP/sd.exec" >"$TMP/sd.execn"
+	sed 's|/\* [0-9]* vars \*/|/* N vars */|' "$TMP/tr.exec" >"$TMP/tr.execn"
+	same "$TMP/sd.execn" "$TMP/tr.execn" "... from the registers too"
 
 	echo "tftrace -f vs strace -f over sh -c 'cat /etc/hostname | wc -c'"
 	mkdir "$TMP/sf"
@@ -114,13 +123,26 @@ fi
 echo "tftrace: an i386 tracee, with the registers too"
 if cc -m32 -o "$TMP/open32" -x c - >/dev/null 2>&1 <<'EOC' && "$TMP/open32"; then
 #include <fcntl.h>
-int main(void) { return open("/nonexistent/32", O_RDONLY) == -1 ? 0 : 1; }
+#include <unistd.h>
+int main(void)
+{
+	if (open("/nonexistent/32", O_RDONLY) != -1)
+		return 1;
+	execl("/bin/true", "true", "32", (char *)0);
+	return 1;
+}
 EOC
-	$T "$TFTRACE" -o "$TMP/o32" -e trace=open,openat -- "$TMP/open32" >/dev/null 2>&1
-	TFTRACE_REGS=1 $T "$TFTRACE" -o "$TMP/r32" -e trace=open,openat -- "$TMP/open32" >/dev/null 2>&1
+	for v in o32 r32; do
+		[ $v = r32 ] && export TFTRACE_REGS=1
+		$T "$TFTRACE" -o "$TMP/$v" -e trace=open,openat,execve -- "$TMP/open32" >/dev/null 2>&1
+		unset TFTRACE_REGS
+	done
 	want='"/nonexistent/32", O_RDONLY) = -1 ENOENT (No such file or directory)'
 	check "i386 open decoded: $(grep -F nonexistent "$TMP/o32")" grep -qF "$want" "$TMP/o32"
 	check "... and from the registers: $(grep -F nonexistent "$TMP/r32")" grep -qF "$want" "$TMP/r32"
+	want='execve("/bin/true", ["true", "32"], 0x'
+	check "i386 execve decoded (4-byte argv): $(grep -F '"/bin/true"' "$TMP/o32")" grep -qF "$want" "$TMP/o32"
+	check "... and from the registers" grep -qF "$want" "$TMP/r32"
 else
 	skip "cannot build or run a 32-bit program here (gcc-multilib)"
 fi
