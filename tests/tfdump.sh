@@ -77,6 +77,14 @@ $T ./build/tfdump no_such_syscall >/dev/null 2>"$TMP/err"
 st=$?
 check "unknown syscall: exit 2 with the name in the message" \
 	sh -c "[ $st -eq 2 ] && grep -q no_such_syscall '$TMP/err'"
+$T ./build/tfdump %file >/dev/null 2>"$TMP/err"
+st=$?
+check "%file: exit 2 (got $st) and a hint: $(cat "$TMP/err")" \
+	sh -c "[ $st -eq 2 ] && grep -q 'classes are strace.s: pass its program with --traced-by' '$TMP/err'"
+$T ./build/tfdump '!write' >/dev/null 2>"$TMP/err"
+st=$?
+check "!write: exit 2 (got $st) and a hint: $(cat "$TMP/err")" \
+	sh -c "[ $st -eq 2 ] && grep -q -- '--all-but' '$TMP/err'"
 for strategy in bits jset; do
 	$T ./build/tfdump --strategy $strategy openat >/dev/null 2>"$TMP/err"
 	st=$?
