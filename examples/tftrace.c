@@ -291,7 +291,9 @@ static int read_regs(pid_t pid, struct syscall *s)
 {
 	(void)pid;
 	(void)s;
-	errno = ENOSYS; /* needs PTRACE_GET_SYSCALL_INFO (Linux 5.3) on this machine */
+	fprintf(stderr, "tftrace: this kernel lacks PTRACE_GET_SYSCALL_INFO (Linux 5.3); "
+			"tftrace reads the registers on x86_64 only\n");
+	errno = ENOSYS;
 	return -1;
 }
 #endif
