@@ -2,7 +2,7 @@
 //! the locked dependencies declare: `make run` builds the library (normal
 //! and build dependencies), `make test` also the dev-dependencies. A figure
 //! is the highest `rust-version` of the packages in that graph (a package
-//! without one counts by its edition: 2021 needs 1.56, 2024 needs 1.85),
+//! without one counts by its edition: 2018 needs 1.31, 2021 1.56, 2024 1.85),
 //! and Cargo.toml's own `rust-version` for `make run`.
 //!
 //! What this proves: no locked package asks for more than the README says,
@@ -128,8 +128,12 @@ fn stated_rust_versions_are_what_the_locked_packages_need() {
     let needs = |p: &Value| -> Version {
         match p["rust_version"].as_str() {
             Some(v) => parse(v),
-            None if p["edition"] == "2024" => (1, 85, 0),
-            None => (1, 56, 0),
+            None => match p["edition"].as_str() {
+                Some("2024") => (1, 85, 0),
+                Some("2021") => (1, 56, 0),
+                Some("2018") => (1, 31, 0),
+                _ => (1, 0, 0),
+            },
         }
     };
     let readme = std::fs::read_to_string(format!("{dir}/README.md")).expect("README.md");
