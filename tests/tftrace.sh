@@ -173,13 +173,19 @@ for m in "" --no-seccomp; do
 	$T "$TFTRACE" $m -o "$TMP/jc.trace" -e trace=kill -- \
 		sh -c 'echo $$ >"$1"; kill -STOP $$; echo continued' sh "$TMP/jc.pid" >"$TMP/jc.out" 2>/dev/null &
 	bg=$!
-	i=0
-	while [ ! -s "$TMP/jc.pid" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	# Wait (10 s at most) for the shell to stop or to go on, then 1 s more.
+	i=0 pid= state=
+	while [ $i -lt 100 ] && [ ! -s "$TMP/jc.out" ]; do
+		pid=$(cat "$TMP/jc.pid" 2>/dev/null)
+		state=$([ -n "$pid" ] && awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+		case $state in t | T) break ;; esac
+		sleep 0.1
+		i=$((i + 1))
+	done
 	sleep 1
-	pid=$(cat "$TMP/jc.pid" 2>/dev/null)
-	state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
-	check "${m:-seccomp mode}: sh -c 'kill -STOP \$\$; echo continued' still stopped after 1 s (state ${state:-gone}, output '$(cat "$TMP/jc.out")')" \
-		sh -c "[ -n '$pid' ] && [ ! -s '$TMP/jc.out' ] && [ '$state' = t ]"
+	state=$([ -n "$pid" ] && awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+	check "${m:-seccomp mode}: sh -c 'kill -STOP \$\$; echo continued' still stopped 1 s later (state ${state:-gone}, output '$(cat "$TMP/jc.out")')" \
+		sh -c "[ -n '$pid' ] && [ ! -s '$TMP/jc.out' ] && { [ '$state' = t ] || [ '$state' = T ]; }"
 	[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
 	wait $bg
 	st=$?
