@@ -3,7 +3,8 @@
 #   make            library (target/release) and examples (build/)
 #   make run        the main job: build everything and trace a real program with tftrace
 #   make test       every test: cargo's (unit, property, C ABI, kernel) and tests/*.sh
-#   make install    PREFIX=/usr/local DESTDIR=   (make uninstall undoes it)
+#   make install    PREFIX=/usr/local DESTDIR=   (make uninstall undoes it; without
+#                   DESTDIR both run ldconfig, so that programs find libtracefilter.so.0)
 
 PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib
@@ -13,6 +14,12 @@ DESTDIR  ?=
 CC       ?= cc
 CFLAGS   ?= -O2 -g -Wall -Wextra
 CARGO    ?= cargo
+LDCONFIG ?= ldconfig
+# ld.so finds a new library in its directories only once its cache knows it;
+# a staged install (DESTDIR) leaves that to the package's own scripts.
+ldconfig  = [ -n "$(DESTDIR)" ] || PATH="$$PATH:/sbin:/usr/sbin" $(LDCONFIG) || \
+	echo "make: $(LDCONFIG) failed: run it as root, or programs fail with" \
+		"'libtracefilter.so.0: cannot open shared object file'"
 
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 LIB      := target/release/libtracefilter.so
@@ -57,11 +64,13 @@ install: lib build/tracefilter.pc
 	install -m 644 target/release/libtracefilter.a $(DESTDIR)$(LIBDIR)/libtracefilter.a
 	install -m 644 include/tracefilter.h $(DESTDIR)$(INCDIR)/tracefilter.h
 	install -m 644 build/tracefilter.pc $(DESTDIR)$(PCDIR)/tracefilter.pc
+	@$(ldconfig)
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libtracefilter.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtracefilter.so.0 \
 		$(DESTDIR)$(LIBDIR)/libtracefilter.so $(DESTDIR)$(LIBDIR)/libtracefilter.a \
 		$(DESTDIR)$(INCDIR)/tracefilter.h $(DESTDIR)$(PCDIR)/tracefilter.pc
+	@$(ldconfig)
 
 clean:
 	rm -rf build

@@ -107,7 +107,10 @@ static inline int set_mark(struct set_pers *ps, size_t n, const char *item)
 		known = 1;
 	}
 	if (!known)
-		fprintf(stderr, "%s: unknown syscall '%s'\n", program_invocation_short_name, item);
+		fprintf(stderr, "%s: unknown syscall '%s'%s\n", program_invocation_short_name, item,
+			item[0] == '%' ? " (classes are strace's: pass its program with --traced-by)"
+			: item[0] == '!' ? " (for all but a set: --all-but SET)"
+					  : "");
 	return known ? 0 : -1;
 }
 

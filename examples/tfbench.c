@@ -462,7 +462,15 @@ bad_number:
 		CPU_ZERO(&cs);
 		CPU_SET(cpu, &cs);
 		if (sched_setaffinity(0, sizeof(cs), &cs)) {
-			perror("tfbench: --cpu");
+			int err = errno;
+
+			fprintf(stderr, "tfbench: --cpu %lu: %s; this process may run on CPU", cpu,
+				err == EINVAL ? "no such CPU here" : strerror(err));
+			if (!sched_getaffinity(0, sizeof(cs), &cs))
+				for (int c = 0; c < CPU_SETSIZE; c++)
+					if (CPU_ISSET(c, &cs))
+						fprintf(stderr, " %d", c);
+			fputc('\n', stderr);
 			return 2;
 		}
 	}

@@ -4,7 +4,8 @@
  *   tfdump [-p PERSONALITY]... [--objective speed|size] [--strategy NAME]
  *          [--all-but] [--traced-by FILE] [SYSCALLS]
  *
- * SYSCALLS is a comma-separated list of names or numbers; --traced-by adds
+ * SYSCALLS is a comma-separated list of names or numbers (tfdump --help
+ * explains every option); --traced-by adds
  * the numbers a raw struct sock_filter program in FILE returns
  * SECCOMP_RET_TRACE for (e.g. strace's own program for a set). Personalities
  * default to x86_64, i386 and x32, the first being the native one.
@@ -22,9 +23,25 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tfdump [-p x86_64|i386|x32|aarch64|arm|riscv64]... "
-		   "[--objective speed|size] [--strategy NAME] [--all-but] [--traced-by FILE] "
-		   "SYSCALLS\n");
+	fprintf(f,
+		"usage: tfdump [-p PERSONALITY]... [--objective speed|size] [--strategy NAME]\n"
+		"              [--all-but] [--traced-by FILE] [SYSCALLS]\n"
+		"\n"
+		"SYSCALLS   names or numbers, comma-separated (openat,execve or 257,59); each is\n"
+		"           traced in every personality that has it; no classes (%%file) or !\n"
+		"--all-but  trace every number but SYSCALLS (strace's !SYSCALLS)\n"
+		"--traced-by FILE\n"
+		"           also trace every number the program in FILE returns SECCOMP_RET_TRACE\n"
+		"           for: a raw struct sock_filter array as the kernel takes it, e.g.\n"
+		"           strace's own program for a set (tools/strace-program.sh)\n"
+		"-p NAME[:N] x86_64, i386, x32, aarch64, arm, riscv64 (the first is the native\n"
+		"           one; default x86_64 -p i386 -p x32); :N sets the table size\n"
+		"--objective speed (default: fewest instructions executed per allowed syscall,\n"
+		"           fully kernel-cacheable) or size (fewest instructions)\n"
+		"--strategy auto (default: the objective picks), tree (least expected cost),\n"
+		"           search (balanced), linear (chain), bits (32-bit masks, small, not\n"
+		"           cacheable), jset (single-bit tests, cacheable); bits and jset need a\n"
+		"           block of 32 numbers with several boundaries, which small sets lack\n");
 }
 
 static int print_program(const struct tracefilter_program *prog, const struct set_pers *pers)
@@ -41,7 +58,10 @@ static int print_program(const struct tracefilter_program *prog, const struct se
 	}
 	printf("strategy: %s\n", tracefilter_strategy_name(st.strategy));
 	printf("length: %u\n", st.length);
-	printf("all allowed native/compat syscalls kernel-cacheable: %s\n",
+	/* The kernel's action cache covers the personalities without an
+	 * nr_flag (x86_64 and i386); it never caches an x32 number. */
+	printf("kernel-cacheable (every allowed syscall of the personalities without an nr_flag): "
+	       "%s\n",
 	       st.all_cacheable ? "yes" : "no");
 	for (size_t i = 0; i < st.count; i++) {
 		const struct tracefilter_personality_stats *ps = &st.personalities[i];
@@ -50,7 +70,7 @@ static int print_program(const struct tracefilter_program *prog, const struct se
 		       "mean executed %.2f, max %u, cacheable %s\n",
 		       pers[i].name, ps->audit_arch, ps->nr_flag, pers[i].p.nsyscalls,
 		       set_count_traced(&pers[i]), ps->allowed, ps->mean_executed, ps->max_executed,
-		       ps->cacheable ? "yes" : "no");
+		       ps->nr_flag ? "never (nr_flag)" : ps->cacheable ? "yes" : "no");
 	}
 
 	len = tracefilter_disassemble(fprog, NULL, 0);
@@ -135,6 +155,14 @@ int main(int argc, char **argv)
 	st = tracefilter_compile(views, n, &opts, &prog);
 	if (st != TRACEFILTER_OK) {
 		fprintf(stderr, "tfdump: %s\n", tracefilter_strerror(st));
+		if (st == TRACEFILTER_E_STRATEGY &&
+		    (opts.strategy == TRACEFILTER_STRATEGY_BITS ||
+		     opts.strategy == TRACEFILTER_STRATEGY_JSET))
+			fprintf(stderr,
+				"tfdump: %s works on aligned blocks of 32 numbers and needs one "
+				"with several boundaries between traced and allowed (bits: 3 or "
+				"more); this set has none: leave --strategy out\n",
+				tracefilter_strategy_name(opts.strategy));
 		goto out;
 	}
 	rc = print_program(prog, ps) ? 1 : 0;

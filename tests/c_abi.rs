@@ -3,6 +3,8 @@
 //! where they work here, runs it, and requires it to finish cleanly.
 
 mod common;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -74,7 +76,7 @@ fn c_program_exercises_the_whole_abi() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     if Command::new(&cc).arg("--version").output().is_err() {
-        eprintln!("SKIP: no C compiler ({cc}) to build tests/c/abi.c");
+        skip::skip(&format!("no C compiler ({cc}) to build tests/c/abi.c"));
         return;
     }
     let lib = common::cdylib().unwrap_or_else(|e| panic!("no shared library to test: {e}"));
@@ -99,7 +101,7 @@ fn c_program_exercises_the_whole_abi() {
     let sanitize = match sanitizers_work(&cc, &dir) {
         Ok(()) => true,
         Err(why) => {
-            eprintln!("NOTE: building tests/c/abi.c WITHOUT sanitizers: {why}");
+            skip::note(&format!("building tests/c/abi.c WITHOUT sanitizers: {why}"));
             false
         }
     };

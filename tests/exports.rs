@@ -3,6 +3,8 @@
 //! program links against.
 
 mod common;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -24,7 +26,7 @@ const CONTRACT: &[&str] = &[
 fn tool(name: &str, args: &[&str], lib: &Path) -> Option<String> {
     match Command::new(name).args(args).arg(lib).output() {
         Err(e) => {
-            eprintln!("SKIP: {name} not available ({e}); install binutils");
+            skip::skip(&format!("{name} not available ({e}); install binutils"));
             None
         }
         Ok(out) => {

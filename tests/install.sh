@@ -61,7 +61,7 @@ EOC
 	flags=$(PKG_CONFIG_PATH=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs tracefilter)
 	echo "    pkg-config: $flags"
 	if cc -o "$TMP/ex" "$TMP/ex.c" $flags >"$TMP/log" 2>&1; then
-		out=$(LD_LIBRARY_PATH=$lib "$TMP/ex")
+		out=$(LD_LIBRARY_PATH=$lib $T "$TMP/ex")
 		check "cc ex.c \$(pkg-config ...) builds and runs: $out" sh -c "echo '$out' | grep -q instructions"
 		check "it links the installed shared library" sh -c "LD_LIBRARY_PATH='$lib' ldd '$TMP/ex' | grep -q '$lib/libtracefilter.so.0'"
 	else
@@ -74,4 +74,22 @@ fi
 make -s uninstall PREFIX=$prefix DESTDIR="$stage" >/dev/null 2>&1
 left=$(find "$stage" -type f -o -type l)
 check "make uninstall leaves no file: '$(echo $left)'" [ -z "$left" ]
+
+echo "make install without DESTDIR runs ldconfig (a stand-in here), with DESTDIR it does not"
+cat >"$TMP/ldconfig" <<'EOS'
+#!/bin/sh
+echo "ldconfig $*" >>"${0%/*}/ldconfig.log"
+EOS
+chmod +x "$TMP/ldconfig"
+make -s install PREFIX="$TMP/real" LDCONFIG="$TMP/ldconfig" >"$TMP/log" 2>&1
+check "install PREFIX=... (no DESTDIR): ldconfig ran once ($(cat "$TMP/ldconfig.log" 2>/dev/null | wc -l))" \
+	sh -c "[ \$(wc -l <'$TMP/ldconfig.log') -eq 1 ] && [ -e '$TMP/real/lib/libtracefilter.so.0' ]"
+make -s uninstall PREFIX="$TMP/real" LDCONFIG="$TMP/ldconfig" >>"$TMP/log" 2>&1
+check "uninstall runs it again" [ "$(wc -l <"$TMP/ldconfig.log")" -eq 2 ]
+make -s install PREFIX=$prefix DESTDIR="$stage" LDCONFIG="$TMP/ldconfig" >>"$TMP/log" 2>&1
+check "install DESTDIR=...: not run" [ "$(wc -l <"$TMP/ldconfig.log")" -eq 2 ]
+make -s install PREFIX="$TMP/real" LDCONFIG=false >"$TMP/log" 2>&1
+st=$?
+check "a failing ldconfig (not root): install still succeeds (exit $st) and says what to do: $(cat "$TMP/log")" \
+	sh -c "[ $st -eq 0 ] && grep -q 'run it as root' '$TMP/log'"
 finish

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use libc::{c_int, sock_filter, sock_fprog};
+#[path = "common/skip.rs"]
+mod skip;
 use tracefilter::error::status::*;
 use tracefilter::ffi::*;
 use tracefilter::{compile, Options, Personality};
@@ -212,7 +214,7 @@ fn seccomp_missing() -> Option<&'static str> {
 macro_rules! skip_without_seccomp {
     () => {
         if let Some(why) = seccomp_missing() {
-            eprintln!("SKIP: {why}");
+            skip::skip(why);
             return;
         }
     };
@@ -721,7 +723,7 @@ fn probe_sees_this_kernel() {
     assert_eq!(k.filter_flags & must, must);
     assert_eq!(k.filter_flags & !0x3f, 0);
     if !can_trace {
-        eprintln!("SKIP: ptrace is not permitted here; stop order not checked");
+        skip::skip("ptrace is not permitted here; stop order not checked");
         assert_eq!(k.ptrace, 0);
         return;
     }
@@ -755,7 +757,7 @@ fn probe_survives_a_reaping_sigchld_handler_and_keeps_it() {
     skip_without_seccomp!();
     let _g = lock();
     if !ptrace_works() {
-        eprintln!("SKIP: ptrace is not permitted here");
+        skip::skip("ptrace is not permitted here");
         return;
     }
     let code = in_child(|| {
@@ -1046,12 +1048,12 @@ fn trace_tree(prog: &sock_fprog, filter: bool, order: u32, traced: &[u64]) -> Tr
 fn protocol_drives_a_tracer_to_the_same_syscalls_in_both_modes() {
     skip_without_seccomp!();
     if !kernel_at_least(5, 3) {
-        eprintln!("SKIP: PTRACE_GET_SYSCALL_INFO needs Linux 5.3");
+        skip::skip("PTRACE_GET_SYSCALL_INFO needs Linux 5.3");
         return;
     }
     let _g = lock();
     if !ptrace_works() {
-        eprintln!("SKIP: ptrace is not permitted here");
+        skip::skip("ptrace is not permitted here");
         return;
     }
     let mut k = new_kernel();

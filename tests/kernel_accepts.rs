@@ -15,6 +15,8 @@
 #[path = "common/pers.rs"]
 mod pers;
 use pers::Pers;
+#[path = "common/skip.rs"]
+mod skip;
 use std::sync::Mutex;
 
 use tracefilter::emulate::{check, run, SeccompData};
@@ -316,7 +318,7 @@ fn seccomp_unavailable() -> Option<String> {
 macro_rules! require_seccomp {
     () => {
         if let Some(why) = seccomp_unavailable() {
-            eprintln!("SKIP: {why}");
+            skip::skip(&why);
             return;
         }
     };
@@ -347,11 +349,11 @@ fn usable_probes() -> Vec<Probe> {
             .map(|(p, _)| *p)
             .collect();
         if works.len() < probes.len() / 2 {
-            eprintln!(
-                "NOTE: {what} syscalls unavailable in this kernel ({} of {} answer ENOSYS); not probed",
+            skip::note(&format!(
+                "{what} syscalls unavailable in this kernel ({} of {} answer ENOSYS); not probed",
                 probes.len() - works.len(),
                 probes.len()
-            );
+            ));
         } else {
             out.extend(works);
         }

@@ -6,6 +6,8 @@
 mod peers;
 
 use peers::*;
+#[path = "common/skip.rs"]
+mod skip;
 use tracefilter::emulate::{const_allow, run, SeccompData};
 use tracefilter::error::status::*;
 use tracefilter::ffi::*;
@@ -115,7 +117,7 @@ fn all_sets() -> Vec<(String, X86Sets)> {
                 v.push((set, X86Sets::from_program(&prog)));
             }
         }
-        Err(e) => eprintln!("SKIP: corpus sets from strace: {e}"),
+        Err(e) => skip::skip(&format!("corpus sets from strace: {e}")),
     }
     v
 }

@@ -6,13 +6,13 @@ cd "$(dirname "$0")/.." && . tests/lib/common.sh
 # run_all PREFIX...: each example once, through PREFIX (a wrapper or nothing).
 run_all() {
 	ok=0
-	"$@" "$dir/tfdump" -p x86_64 -p i386 -p x32 openat,execve >"$TMP/out" 2>"$TMP/err.tfdump" || ok=1
-	"$@" "$dir/tfdump" --all-but write >/dev/null 2>>"$TMP/err.tfdump" || ok=1
-	"$@" "$dir/tfbench" --rounds 2 --batch 200 openat >/dev/null 2>"$TMP/err.tfbench" || ok=1
+	$T "$@" "$dir/tfdump" -p x86_64 -p i386 -p x32 openat,execve >"$TMP/out" 2>"$TMP/err.tfdump" || ok=1
+	$T "$@" "$dir/tfdump" --all-but write >/dev/null 2>>"$TMP/err.tfdump" || ok=1
+	$T "$@" "$dir/tfbench" --rounds 2 --batch 200 openat >/dev/null 2>"$TMP/err.tfbench" || ok=1
 	if [ -x build/tftrace ]; then
-		"$@" "$dir/tftrace" -f -o "$TMP/trace" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' \
+		$T "$@" "$dir/tftrace" -f -o "$TMP/trace" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' \
 			>/dev/null 2>"$TMP/err.tftrace" || ok=1
-		"$@" "$dir/tftrace" --no-seccomp -o "$TMP/trace" -e trace=openat -- true \
+		$T "$@" "$dir/tftrace" --no-seccomp -o "$TMP/trace" -e trace=openat -- true \
 			>/dev/null 2>>"$TMP/err.tftrace" || ok=1
 	fi
 	return $ok

@@ -17,7 +17,7 @@ else
 			continue
 		fi
 		# strace 6.1's table sizes on x86_64, so that the blocks match.
-		./build/tfbench -p x86_64:451 -p i386:546 -p x32:548 --traced-by "$TMP/prog" \
+		$T ./build/tfbench -p x86_64:451 -p i386:546 -p x32:548 --traced-by "$TMP/prog" \
 			--program "$TMP/prog" --dump >"$TMP/dump" 2>"$TMP/err"
 		awk -v dir="$TMP" '/^== / { f = dir "/sec." $2; next } { print > f }' "$TMP/dump"
 		if [ -s "$TMP/sec.strace-bit" ] && cmp -s "$TMP/sec.strace-bit" "$TMP/sec.prog"; then
@@ -31,7 +31,7 @@ else
 fi
 
 echo "tfbench: a short run times every filter"
-if ./build/tfbench --rounds 3 --batch 2000 openat,execve >"$TMP/out" 2>"$TMP/err"; then
+if $T ./build/tfbench --rounds 3 --batch 2000 openat,execve >"$TMP/out" 2>"$TMP/err"; then
 	sed 's/^/    /' "$TMP/out"
 	n=$(grep -cE '^(none|floor|ours-speed|ours-size|strace-bit) ' "$TMP/out")
 	check "five filters measured ($n)" [ "$n" -eq 5 ]
@@ -42,17 +42,21 @@ else
 fi
 
 echo "tfbench: usage errors"
-./build/tfbench >/dev/null 2>&1
+$T ./build/tfbench >/dev/null 2>&1
 st=$?
 check "no set: exit 2 (got $st)" [ "$st" -eq 2 ]
-./build/tfbench getppid >/dev/null 2>"$TMP/err"
+$T ./build/tfbench getppid >/dev/null 2>"$TMP/err"
 st=$?
 check "getppid in the set: exit 2 (got $st): $(cat "$TMP/err")" [ "$st" -eq 2 ]
-./build/tfbench --rounds 0 openat >/dev/null 2>&1
+$T ./build/tfbench --rounds 0 openat >/dev/null 2>&1
 st=$?
 check "--rounds 0: exit 2 (got $st)" [ "$st" -eq 2 ]
+$T ./build/tfbench --cpu 1023 openat >/dev/null 2>"$TMP/err"
+st=$?
+check "--cpu 1023: exit 2 (got $st), says so and lists the usable CPUs: $(cat "$TMP/err")" \
+	sh -c "[ $st -eq 2 ] && grep -q -- '--cpu 1023: .*may run on CPU [0-9]' '$TMP/err'"
 printf 'abc' >"$TMP/short"
-./build/tfbench --program "$TMP/short" openat >/dev/null 2>"$TMP/err"
+$T ./build/tfbench --program "$TMP/short" openat >/dev/null 2>"$TMP/err"
 st=$?
 check "a program file that is not whole instructions: exit 2 (got $st)" [ "$st" -eq 2 ]
 finish

@@ -15,7 +15,7 @@ fi
 check_dump() {
 	name=$1 want=$2
 	shift 2
-	if ! ./build/tfdump "$@" >"$TMP/dump" 2>"$TMP/err"; then
+	if ! $T ./build/tfdump "$@" >"$TMP/dump" 2>"$TMP/err"; then
 		fail "$name: tfdump $* failed: $(cat "$TMP/err")"
 		return
 	fi
@@ -43,7 +43,7 @@ check_dump() {
 	fi
 }
 
-x86_size=$(./build/tfdump -p x86_64 read | awk '/^personality/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^syscalls,/) print $i }')
+x86_size=$($T ./build/tfdump -p x86_64 read | awk '/^personality/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^syscalls,/) print $i }')
 while IFS= read -r set; do
 	case $set in
 	'' | '#'*) continue ;;
@@ -71,10 +71,31 @@ while IFS= read -r set; do
 done <"$corpus"
 
 echo "tfdump: usage errors"
-./build/tfdump >/dev/null 2>&1
+$T ./build/tfdump >/dev/null 2>&1
 check "no set: exit 2" [ $? -eq 2 ]
-./build/tfdump no_such_syscall >/dev/null 2>"$TMP/err"
+$T ./build/tfdump no_such_syscall >/dev/null 2>"$TMP/err"
 st=$?
 check "unknown syscall: exit 2 with the name in the message" \
 	sh -c "[ $st -eq 2 ] && grep -q no_such_syscall '$TMP/err'"
+$T ./build/tfdump %file >/dev/null 2>"$TMP/err"
+st=$?
+check "%file: exit 2 (got $st) and a hint: $(cat "$TMP/err")" \
+	sh -c "[ $st -eq 2 ] && grep -q 'classes are strace.s: pass its program with --traced-by' '$TMP/err'"
+$T ./build/tfdump '!write' >/dev/null 2>"$TMP/err"
+st=$?
+check "!write: exit 2 (got $st) and a hint: $(cat "$TMP/err")" \
+	sh -c "[ $st -eq 2 ] && grep -q -- '--all-but' '$TMP/err'"
+for strategy in bits jset; do
+	$T ./build/tfdump --strategy $strategy openat >/dev/null 2>"$TMP/err"
+	st=$?
+	check "--strategy $strategy on one syscall: exit 1 (got $st) and why: $(tail -n 1 "$TMP/err")" \
+		sh -c "[ $st -eq 1 ] && grep -q '$strategy works on aligned blocks of 32 numbers.*leave --strategy out' '$TMP/err'"
+done
+$T ./build/tfdump --help >"$TMP/help" 2>&1
+st=$?
+check "--help: exit 0 (got $st), explains the set syntax, --traced-by FILE and every strategy name" \
+	sh -c "[ $st -eq 0 ] && grep -q 'names or numbers, comma-separated' '$TMP/help' && grep -q 'raw struct sock_filter' '$TMP/help' && for s in auto tree search linear bits jset; do grep -q \"\$s (\" '$TMP/help' || exit 1; done"
+$T ./build/tfdump openat >"$TMP/dump" 2>&1
+check "the cacheable summary names its scope, and x32 says never: $(grep -c 'nr_flag' "$TMP/dump") lines" \
+	sh -c "grep -q '^kernel-cacheable (every allowed syscall of the personalities without an nr_flag): yes' '$TMP/dump' && grep -q '^personality x32 .*cacheable never (nr_flag)' '$TMP/dump'"
 finish

@@ -1,8 +1,12 @@
 #!/bin/sh
-# tftrace against Debian's strace: same syscalls and return values, with and
-# without the filter, over forks and threads; exit statuses; usage errors.
+# tftrace against Debian's strace: same syscalls, paths and return values
+# (errno names), with and without the filter, with PTRACE_GET_SYSCALL_INFO and
+# with the registers (the pre-5.3 fallback), over forks and threads; job
+# control (a stopped shell stays stopped until SIGCONT); exit statuses; usage
+# errors. Every run of a program has a timeout (60 s; 124 means it hung).
 cd "$(dirname "$0")/.." && . tests/lib/common.sh
 TFTRACE=${TFTRACE:-./build/tftrace}
+T="timeout 60" # shorter than common.sh's: every run here is a small command
 
 echo "tftrace: preconditions"
 if [ ! -x "$TFTRACE" ]; then
@@ -10,7 +14,7 @@ if [ ! -x "$TFTRACE" ]; then
 	finish
 	exit
 fi
-if ! "$TFTRACE" --no-seccomp -e trace=getpid -- true >/dev/null 2>"$TMP/err"; then
+if ! $T "$TFTRACE" --no-seccomp -e trace=getpid -- true >/dev/null 2>"$TMP/err"; then
 	skip "ptrace not permitted here: $(cat "$TMP/err")"
 	finish
 	exit
@@ -21,9 +25,15 @@ pass "tftrace runs and may ptrace"
 calls() {
 	sed -n 's/^\(\[pid  *[0-9]*\] \)\{0,1\}\([a-z0-9_]*\)(.*) = \(.*\)$/\2 = \3/p' "$1"
 }
-# One line per process: its calls joined by ";", sorted (processes interleave).
+# "name "first path" = ret": what a user reads in a decoded line.
+decoded() {
+	sed -n 's/^\([a-z0-9_]*\)([^"]*\("\([^"\\]\|\\.\)*"\)\{0,1\}.*) *= \(.*\)$/\1 \2 = \4/p' "$1"
+}
+# tftrace prints "[pid N]" only while -f traces several processes: a line
+# without is the first process's here (it forks after its last traced call).
 per_pid_tftrace() {
-	sed -n 's/^\[pid \([0-9]*\)\] \([a-z0-9_]*\)(.*) = \(.*\)$/\1 \2 = \3/p' "$1" |
+	sed 's/^\([a-z]\)/[pid 0] \1/' "$1" |
+		sed -n 's/^\[pid \([0-9]*\)\] \([a-z0-9_]*\)(.*) = \(.*\)$/\1 \2 = \3/p' |
 		awk '{ p = $1; sub(/^[0-9]* /, ""); s[p] = s[p] ";" $0 } END { for (p in s) print s[p] }' |
 		sort
 }
@@ -45,29 +55,96 @@ mode_of() { grep -q 'seccomp filter active' "$1" && echo seccomp || echo ptrace;
 
 echo "tftrace vs strace -e trace=openat -- cat /etc/hostname"
 if have strace; then
-	strace -o "$TMP/s" -e trace=openat -- cat /etc/hostname >/dev/null
-	"$TFTRACE" -o "$TMP/t" -e trace=openat -- cat /etc/hostname >/dev/null 2>"$TMP/err"
+	$T strace -o "$TMP/s" -e trace=openat -- cat /etc/hostname >/dev/null
+	$T "$TFTRACE" -o "$TMP/t" -e trace=openat -- cat /etc/hostname >/dev/null 2>"$TMP/err"
 	calls "$TMP/s" >"$TMP/s.calls"
 	calls "$TMP/t" >"$TMP/t.calls"
 	same "$TMP/s.calls" "$TMP/t.calls" \
 		"same names and return values ($(wc -l <"$TMP/t.calls") openat, $(mode_of "$TMP/err") mode)"
 	check "the filter was used (stderr: $(head -n 1 "$TMP/err"))" grep -q 'seccomp filter active' "$TMP/err"
-	"$TFTRACE" --no-seccomp -o "$TMP/n" -e trace=openat -- cat /etc/hostname >/dev/null 2>&1
+	# openat lines are decoded as strace does: identical but for strace's padding before " = ".
+	sed 's/) *= /) = /' "$TMP/s" | grep '^openat' >"$TMP/s.lines"
+	grep '^openat' "$TMP/t" >"$TMP/t.lines"
+	same "$TMP/s.lines" "$TMP/t.lines" "openat lines identical to strace's, e.g. $(head -n 1 "$TMP/t")"
+	$T "$TFTRACE" --no-seccomp -o "$TMP/n" -e trace=openat -- cat /etc/hostname >/dev/null 2>&1
 	calls "$TMP/n" >"$TMP/n.calls"
 	same "$TMP/t.calls" "$TMP/n.calls" "--no-seccomp gives the same lines"
 
+	echo "tftrace vs strace: paths and errno names of the file and exec syscalls"
+	# A file name strace escapes: quote, backslash, tab, newline, a byte above 127, \1 before a digit.
+	odd=$(printf '%s/a"b\\c\td\ne\303\251f\001%s' "$TMP" 2)
+	: >"$odd"
+	set_=execve,openat,access,newfstatat,close
+	cmd='exec cat /etc/hostname /nonexistent/file "$1"'
+	$T strace -o "$TMP/sd" -e trace=$set_ -- sh -c "$cmd" sh "$odd" >/dev/null 2>&1
+	$T "$TFTRACE" -o "$TMP/td" -e trace=$set_ -- sh -c "$cmd" sh "$odd" >/dev/null 2>&1
+	TFTRACE_REGS=1 $T "$TFTRACE" -o "$TMP/tr" -e trace=$set_ -- sh -c "$cmd" sh "$odd" >/dev/null 2>&1
+	decoded "$TMP/sd" >"$TMP/sd.dec"
+	decoded "$TMP/td" >"$TMP/td.dec"
+	decoded "$TMP/tr" >"$TMP/tr.dec"
+	same "$TMP/sd.dec" "$TMP/td.dec" \
+		"same names, first paths and returns as strace ($(wc -l <"$TMP/td.dec") calls, $(grep -c ENOENT "$TMP/td.dec") ENOENT)"
+	check "... escaped as strace does: a name with a quote, backslash, tab, newline, UTF-8, byte 1 before a digit" \
+		grep -qF '"b\\c\td\ne\303\251f\0012"' "$TMP/td.dec"
+	check "... and the errno names, e.g. $(grep -m 1 ENOENT "$TMP/td")" \
+		grep -q '= -1 ENOENT (No such file or directory)$' "$TMP/td"
+	same "$TMP/td.dec" "$TMP/tr.dec" "TFTRACE_REGS=1 (the pre-5.3 fallback, registers) decodes the same"
+	# execve lines: path, argv and the envp count as strace prints them (the envp address aside).
+	for v in sd td tr; do
+		sed -n 's/0x[0-9a-f]* \/\*/ADDR \/*/; s/) *= /) = /; /^execve(/p' "$TMP/$v" >"$TMP/$v.exec"
+	done
+	same "$TMP/sd.exec" "$TMP/td.exec" "execve lines identical to strace's, e.g. $(tail -n 1 "$TMP/td.exec" | cut -c 1-60)..."
+	# (TFTRACE_REGS=1 is one more variable in the environment.)
+	sed 's|/\* [0-9]* vars \*/|/* N vars */|' "$TMP/sd.exec" >"$TMP/sd.execn"
+	sed 's|/\* [0-9]* vars \*/|/* N vars */|' "$TMP/tr.exec" >"$TMP/tr.execn"
+	same "$TMP/sd.execn" "$TMP/tr.execn" "... from the registers too"
+
 	echo "tftrace -f vs strace -f over sh -c 'cat /etc/hostname | wc -c'"
 	mkdir "$TMP/sf"
-	strace -f -ff -o "$TMP/sf/trace" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null
-	"$TFTRACE" -f -o "$TMP/tf" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null 2>&1
-	"$TFTRACE" --no-seccomp -f -o "$TMP/nf" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null 2>&1
+	$T strace -f -ff -o "$TMP/sf/trace" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null
+	$T "$TFTRACE" -f -o "$TMP/tf" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null 2>&1
+	$T "$TFTRACE" --no-seccomp -f -o "$TMP/nf" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null 2>&1
+	TFTRACE_REGS=1 $T "$TFTRACE" -f -o "$TMP/rf" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null 2>&1
+	TFTRACE_REGS=1 $T "$TFTRACE" --no-seccomp -f -o "$TMP/rnf" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null 2>&1
 	per_pid_strace "$TMP/sf/trace" >"$TMP/sf.calls"
-	per_pid_tftrace "$TMP/tf" >"$TMP/tf.calls"
-	per_pid_tftrace "$TMP/nf" >"$TMP/nf.calls"
+	for v in tf nf rf rnf; do per_pid_tftrace "$TMP/$v" >"$TMP/$v.calls"; done
 	same "$TMP/sf.calls" "$TMP/tf.calls" "same calls per process ($(wc -l <"$TMP/tf.calls") processes)"
 	same "$TMP/tf.calls" "$TMP/nf.calls" "--no-seccomp -f gives the same calls"
+	same "$TMP/tf.calls" "$TMP/rf.calls" "TFTRACE_REGS=1 -f gives the same calls"
+	same "$TMP/tf.calls" "$TMP/rnf.calls" "TFTRACE_REGS=1 --no-seccomp -f gives the same calls"
+	check "[pid N] only while several processes are traced: first line $(head -n 1 "$TMP/tf")" \
+		sh -c "head -n 1 '$TMP/tf' | grep -q '^execve(' && grep -q '^\[pid [0-9]*\] execve(\"/usr/bin/cat\"' '$TMP/tf'"
+	$T "$TFTRACE" -o "$TMP/one" -e trace=openat,execve -- sh -c 'cat /etc/hostname | wc -c' >/dev/null 2>&1
+	check "no [pid N] without -f" sh -c "[ -s '$TMP/one' ] && ! grep -q '^\[pid' '$TMP/one'"
 else
 	skip "strace not installed: no reference to compare with"
+fi
+
+echo "tftrace: an i386 tracee, with the registers too"
+if cc -m32 -o "$TMP/open32" -x c - >/dev/null 2>&1 <<'EOC' && "$TMP/open32"; then
+#include <fcntl.h>
+#include <unistd.h>
+int main(void)
+{
+	if (open("/nonexistent/32", O_RDONLY) != -1)
+		return 1;
+	execl("/bin/true", "true", "32", (char *)0);
+	return 1;
+}
+EOC
+	for v in o32 r32; do
+		[ $v = r32 ] && export TFTRACE_REGS=1
+		$T "$TFTRACE" -o "$TMP/$v" -e trace=open,openat,execve -- "$TMP/open32" >/dev/null 2>&1
+		unset TFTRACE_REGS
+	done
+	want='"/nonexistent/32", O_RDONLY) = -1 ENOENT (No such file or directory)'
+	check "i386 open decoded: $(grep -F nonexistent "$TMP/o32")" grep -qF "$want" "$TMP/o32"
+	check "... and from the registers: $(grep -F nonexistent "$TMP/r32")" grep -qF "$want" "$TMP/r32"
+	want='execve("/bin/true", ["true", "32"], 0x'
+	check "i386 execve decoded (4-byte argv): $(grep -F '"/bin/true"' "$TMP/o32")" grep -qF "$want" "$TMP/o32"
+	check "... and from the registers" grep -qF "$want" "$TMP/r32"
+else
+	skip "cannot build or run a 32-bit program here (gcc-multilib)"
 fi
 
 echo "tftrace: an install refused in the child falls back to plain ptrace with one warning"
@@ -79,7 +156,7 @@ elif ! cc -O2 -o "$TMP/seccomp_stack" tests/c/seccomp_stack.c 2>"$TMP/err"; then
 	fail "tests/c/seccomp_stack.c does not build: $(head -n 3 "$TMP/err")"
 else
 	# Room for the probe's filter, not for the program: seccomp(2) says ENOMEM.
-	"$TMP/seccomp_stack" room 8 -- "$TFTRACE" -o "$TMP/fb" -e trace=openat -- cat /etc/hostname \
+	$T "$TMP/seccomp_stack" room 8 -- "$TFTRACE" -o "$TMP/fb" -e trace=openat -- cat /etc/hostname \
 		>/dev/null 2>"$TMP/fb.err"
 	st=$?
 	check "exit status 0 (got $st)" [ "$st" -eq 0 ]
@@ -90,32 +167,111 @@ else
 	same "$TMP/s.calls" "$TMP/fb.calls" "the fallback trace has strace's names and return values"
 fi
 
+echo "tftrace: a kernel without PTRACE_GET_SYSCALL_INFO (before 5.3): the registers, unasked"
+if [ "$(uname -m)" != x86_64 ]; then
+	skip "the register fallback is x86_64's"
+elif ! have strace; then
+	skip "strace not installed: no reference to compare with"
+elif ! cc -O2 -o "$TMP/seccomp_stack" tests/c/seccomp_stack.c 2>"$TMP/err"; then
+	fail "tests/c/seccomp_stack.c does not build: $(head -n 3 "$TMP/err")"
+else
+	# An outer filter makes the request fail with EIO, the answer of a kernel that lacks it.
+	for m in "" --no-seccomp; do
+		$T "$TMP/seccomp_stack" old-ptrace -- "$TFTRACE" $m -f -o "$TMP/old" -e trace=openat,execve -- \
+			sh -c 'cat /etc/hostname | wc -c' >/dev/null 2>"$TMP/old.err"
+		st=$?
+		per_pid_tftrace "$TMP/old" >"$TMP/old.calls"
+		grep -v 'seccomp filter active\|--no-seccomp: tracing' "$TMP/old.err" >"$TMP/old.msg"
+		check "${m:-seccomp mode}: exit $st, no other message: '$(cat "$TMP/old.msg")'" \
+			sh -c "[ $st -eq 0 ] && [ ! -s '$TMP/old.msg' ]"
+		same "$TMP/sf.calls" "$TMP/old.calls" "${m:-seccomp mode}: strace's calls per process"
+	done
+	$T "$TMP/seccomp_stack" old-ptrace -- "$TFTRACE" -o "$TMP/oldd" -e trace=$set_ -- sh -c "$cmd" sh "$odd" >/dev/null 2>&1
+	decoded "$TMP/oldd" >"$TMP/oldd.dec"
+	same "$TMP/sd.dec" "$TMP/oldd.dec" "paths and errno names as strace's"
+fi
+
+echo "tftrace: job control: a stopped tracee stays stopped until SIGCONT"
+for m in "" --no-seccomp; do
+	rm -f "$TMP/jc.pid" "$TMP/jc.out"
+	$T "$TFTRACE" $m -o "$TMP/jc.trace" -e trace=kill -- \
+		sh -c 'echo $$ >"$1"; kill -STOP $$; echo continued' sh "$TMP/jc.pid" >"$TMP/jc.out" 2>/dev/null &
+	bg=$!
+	# Wait (10 s at most) for the shell to stop or to go on, then 1 s more.
+	i=0 pid= state=
+	while [ $i -lt 100 ] && [ ! -s "$TMP/jc.out" ]; do
+		pid=$(cat "$TMP/jc.pid" 2>/dev/null)
+		state=$([ -n "$pid" ] && awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+		case $state in t | T) break ;; esac
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 1
+	state=$([ -n "$pid" ] && awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+	check "${m:-seccomp mode}: sh -c 'kill -STOP \$\$; echo continued' still stopped 1 s later (state ${state:-gone}, output '$(cat "$TMP/jc.out")')" \
+		sh -c "[ -n '$pid' ] && [ ! -s '$TMP/jc.out' ] && { [ '$state' = t ] || [ '$state' = T ]; }"
+	[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
+	wait $bg
+	st=$?
+	check "${m:-seccomp mode}: SIGCONT resumes it: exit $st, output '$(cat "$TMP/jc.out")'" \
+		sh -c "[ $st -eq 0 ] && [ \"\$(cat '$TMP/jc.out')\" = continued ]"
+done
+
 echo "tftrace: exit status and death by signal are the tracee's"
-"$TFTRACE" -e trace=openat -- sh -c 'exit 3' >/dev/null 2>&1
+$T "$TFTRACE" -e trace=openat -- sh -c 'exit 3' >/dev/null 2>&1
 st=$?
 check "sh -c 'exit 3' -> 3 (got $st)" [ "$st" -eq 3 ]
-"$TFTRACE" -f -e trace=openat -- sh -c 'kill -SEGV $$' >/dev/null 2>"$TMP/err"
+$T "$TFTRACE" -f -e trace=openat -- sh -c 'kill -SEGV $$' >/dev/null 2>"$TMP/err"
 st=$?
 check "sh -c 'kill -SEGV \$\$' -> 139 (got $st)" [ "$st" -eq 139 ]
 check "... and says killed by SIGSEGV" grep -q 'killed by SIGSEGV' "$TMP/err"
-"$TFTRACE" --no-seccomp -e trace=openat -- sh -c 'exit 5' >/dev/null 2>&1
+$T "$TFTRACE" --no-seccomp -e trace=openat -- sh -c 'exit 5' >/dev/null 2>&1
 st=$?
 check "--no-seccomp: sh -c 'exit 5' -> 5 (got $st)" [ "$st" -eq 5 ]
-"$TFTRACE" -e trace=openat -- /nonexistent/program >/dev/null 2>&1
-st=$?
-check "a missing program -> 127 (got $st)" [ "$st" -eq 127 ]
 
-echo "tftrace: usage errors"
-"$TFTRACE" -e trace=openat,no_such_call -- true >/dev/null 2>"$TMP/err"
+echo "tftrace: a missing program is reported up front, exit 1 (as strace does)"
+for prog in /nonexistent/program no_such_program_anywhere; do
+	$T "$TFTRACE" -e trace=openat -- $prog >"$TMP/out" 2>"$TMP/err"
+	st=$?
+	check "$prog: exit 1 (got $st), one line: $(cat "$TMP/err")" \
+		sh -c "[ $st -eq 1 ] && [ \$(wc -l <'$TMP/err') -eq 1 ] && grep -q \"^tftrace: Can't stat '$prog': No such file or directory\$\" '$TMP/err'"
+done
+
+echo "tftrace: -e expressions and usage errors"
+# expect_usage DESCRIPTION PATTERN ARGS...: exit 2 and PATTERN in the one-line message.
+expect_usage() {
+	what=$1 pattern=$2
+	shift 2
+	$T "$TFTRACE" "$@" >/dev/null 2>"$TMP/err"
+	st=$?
+	check "$what: exit 2 (got $st): $(head -n 1 "$TMP/err")" \
+		sh -c "[ $st -eq 2 ] && grep -q -- '$pattern' '$TMP/err'"
+}
+expect_usage "-e as the last argument (was a segfault)" "-e needs an expression" -e
+expect_usage "unknown syscall" "unknown syscall .no_such_call.*names, numbers, all, none" -e trace=openat,no_such_call -- true
+expect_usage "-e trace=,,, names nothing" "no syscall named" -e trace=,,, -- true
+expect_usage "-e abbrev=none is not a syscall" "only -e trace=SET is supported" -e abbrev=none -- true
+expect_usage "%file: classes are said to be unsupported" "classes (%file, ...).*not supported" -e trace=%file -- true
+expect_usage "no -e trace=" "usage:" -- true
+expect_usage "no command" "usage:" -e trace=openat
+# accepted: all, none, !SET, numbers (as strace takes them)
+$T "$TFTRACE" -o "$TMP/all" -e all -- true >/dev/null 2>&1
 st=$?
-check "unknown syscall: exit 2 (got $st) and the name in the message: $(cat "$TMP/err")" \
-	sh -c "[ $st -eq 2 ] && grep -q no_such_call '$TMP/err'"
-"$TFTRACE" -- true >/dev/null 2>&1
+check "-e all: exit $st, execve and exit_group traced" \
+	sh -c "[ $st -eq 0 ] && grep -q '^execve(' '$TMP/all' && grep -q '^exit_group(' '$TMP/all'"
+$T "$TFTRACE" -o "$TMP/none" -e trace=none -- true >/dev/null 2>&1
 st=$?
-check "no -e trace=: exit 2 (got $st)" [ "$st" -eq 2 ]
-"$TFTRACE" -e trace=openat >/dev/null 2>&1
+check "-e trace=none: exit $st, only the exit line" sh -c "[ $st -eq 0 ] && [ \"\$(cat '$TMP/none')\" = '+++ exited with 0 +++' ]"
+$T "$TFTRACE" -o "$TMP/not" -e 'trace=!openat' -- cat /etc/hostname >/dev/null 2>&1
 st=$?
-check "no command: exit 2 (got $st)" [ "$st" -eq 2 ]
+check "-e trace=!openat: exit $st, no openat, execve and read traced" \
+	sh -c "[ $st -eq 0 ] && ! grep -q '^openat(' '$TMP/not' && grep -q '^execve(' '$TMP/not' && grep -q '^read(' '$TMP/not'"
+if [ "$(uname -m)" = x86_64 ]; then
+	$T "$TFTRACE" -o "$TMP/num" -e trace=257 -- cat /etc/hostname >/dev/null 2>&1
+	st=$?
+	check "-e trace=257 (openat's number on x86_64): exit $st, openat traced" \
+		sh -c "[ $st -eq 0 ] && grep -q '^openat(AT_FDCWD, \"/etc/hostname\"' '$TMP/num'"
+fi
 
 echo "tftrace: a traced syscall in a thread"
 if have cc; then
@@ -141,16 +297,17 @@ int main(void)
 }
 EOC
 	if cc -O2 -pthread -o "$TMP/thread" "$TMP/thread.c"; then
-		"$TFTRACE" -f -o "$TMP/th" -e trace=openat -- "$TMP/thread" 2>/dev/null
+		$T "$TFTRACE" -f -o "$TMP/th" -e trace=openat -- "$TMP/thread" 2>/dev/null
 		st=$?
-		pids=$(sed -n 's/^\[pid \([0-9]*\)\] openat(.*) = [0-9][0-9]*$/\1/p' "$TMP/th" | sort -u | wc -l)
+		pids=$(sed 's/^openat/[pid 0] openat/' "$TMP/th" |
+			sed -n 's/^\[pid \([0-9]*\)\] openat(.*) = [0-9][0-9]*$/\1/p' | sort -u | wc -l)
 		check "-f: the thread's openat succeeds (exit $st) and is printed from a second tid ($pids tids)" \
 			sh -c "[ $st -eq 0 ] && [ $pids -eq 2 ]"
-		"$TFTRACE" -o "$TMP/th1" -e trace=openat -- "$TMP/thread" 2>/dev/null
+		$T "$TFTRACE" -o "$TMP/th1" -e trace=openat -- "$TMP/thread" 2>/dev/null
 		st=$?
-		pids=$(sed -n 's/^\[pid \([0-9]*\)\] openat.*/\1/p' "$TMP/th1" | sort -u | wc -l)
-		check "without -f: the thread's openat still succeeds (exit $st), only the first tid printed ($pids)" \
-			sh -c "[ $st -eq 0 ] && [ $pids -eq 1 ]"
+		n=$(grep -c '^openat' "$TMP/th1")
+		check "without -f: the thread's openat still succeeds (exit $st), only the first tid's printed ($n openat, no [pid])" \
+			sh -c "[ $st -eq 0 ] && [ $n -ge 1 ] && ! grep -q '^\[pid' '$TMP/th1' && ! grep -q '\"/etc/hostname\"' '$TMP/th1'"
 	else
 		fail "cannot compile the thread program"
 	fi

@@ -8,6 +8,8 @@
  *   seccomp_stack deny -- CMD...     seccomp(2) and prctl(PR_SET_SECCOMP)
  *                                    fail with EPERM
  *   seccomp_stack enosys -- CMD...   seccomp(2) fails with ENOSYS
+ *   seccomp_stack old-ptrace -- CMD... ptrace(PTRACE_GET_SYSCALL_INFO) fails
+ *                                    with EIO, as before Linux 5.3
  *
  * The outer filters allow everything else and are kernel-cacheable for
  * every other syscall. Needs CAP_SYS_ADMIN or sets no_new_privs.
@@ -135,6 +137,23 @@ static void deny(int seccomp_errno, int also_prctl)
 	install(f, sizeof(f) / sizeof(f[0]));
 }
 
+static void old_ptrace(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ptrace, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x420e /* PTRACE_GET_SYSCALL_INFO */, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+
+	install(f, sizeof(f) / sizeof(f[0]));
+}
+
 int main(int argc, char **argv)
 {
 	int cmd = 2;
@@ -148,8 +167,11 @@ int main(int argc, char **argv)
 	} else if (argc > 3 && !strcmp(argv[1], "enosys") && !strcmp(argv[2], "--")) {
 		deny(ENOSYS, 0);
 		cmd = 3;
+	} else if (argc > 3 && !strcmp(argv[1], "old-ptrace") && !strcmp(argv[2], "--")) {
+		old_ptrace();
+		cmd = 3;
 	} else {
-		fprintf(stderr, "usage: seccomp_stack room N|deny|enosys -- CMD...\n");
+		fprintf(stderr, "usage: seccomp_stack room N|deny|enosys|old-ptrace -- CMD...\n");
 		return 2;
 	}
 	execvp(argv[cmd], argv + cmd);

@@ -18,6 +18,8 @@ check() {
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# Prefix for every run of a program under test: none may hang the suite (124: timed out).
+T="timeout 300"
 # Prints the summary and exits non-zero on any failure.
 finish() {
 	echo "  $passed passed, $failed failed, $skipped skipped"
@@ -25,6 +27,6 @@ finish() {
 }
 # strace 6.1's program for `-e trace=SET` as a raw struct sock_filter file.
 strace_program() {
-	strace -d --seccomp-bpf -f -e trace="$1" true 2>"$2.dump" >/dev/null
+	$T strace -d --seccomp-bpf -f -e trace="$1" true 2>"$2.dump" >/dev/null
 	sh tools/strace-program.sh <"$2.dump" >"$2"
 }
