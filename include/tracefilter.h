@@ -97,6 +97,13 @@
 #define TRACEFILTER_E_UNKNOWN_NAME -15
 
 /**
+ * The specification exceeds a limit on its size: more than
+ * TRACEFILTER_MAX_TOTAL_NSYSCALLS numbers or more than TRACEFILTER_MAX_RUNS
+ * runs over all personalities. Checked before anything is allocated.
+ */
+#define TRACEFILTER_E_LIMIT -16
+
+/**
  * Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
  */
 #define TRACEFILTER_E_PROGRAM_LENGTH -20
@@ -140,6 +147,22 @@
  * Largest `nsyscalls` accepted.
  */
 #define TRACEFILTER_MAX_NSYSCALLS (1 << 20)
+
+/**
+ * Most numbers over all personalities of one call (the sum of their
+ * `nsyscalls`): one table with ARM's private syscalls (0x0f0000+) beside
+ * a few ordinary ones. Above it: TRACEFILTER_E_LIMIT.
+ */
+#define TRACEFILTER_MAX_TOTAL_NSYSCALLS (1 << 21)
+
+/**
+ * Most runs over all personalities of one call, a run being a maximal
+ * range of consecutive numbers of one personality that are all traced or
+ * all untraced (a table of n numbers has at most n; real tables have a few
+ * thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
+ * needs a few MiB and well under a second.
+ */
+#define TRACEFILTER_MAX_RUNS (1 << 18)
 
 /**
  * Let the objective choose among every strategy that applies.

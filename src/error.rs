@@ -33,6 +33,8 @@ pub enum Error {
     Strategy(String),
     #[error("unknown syscall name: {0}")]
     UnknownName(String),
+    #[error("the specification exceeds a limit: {0}")]
+    Limit(String),
     #[error("invalid program: {0}")]
     Program(#[from] CheckError),
     // The kernel-side variants carry no heap data: they are built on the
@@ -93,6 +95,10 @@ pub mod status {
     pub const TRACEFILTER_E_PTRACE: c_int = -14;
     /// No syscall of that name in the personality's table.
     pub const TRACEFILTER_E_UNKNOWN_NAME: c_int = -15;
+    /// The specification exceeds a limit on its size: more than
+    /// TRACEFILTER_MAX_TOTAL_NSYSCALLS numbers or more than TRACEFILTER_MAX_RUNS
+    /// runs over all personalities. Checked before anything is allocated.
+    pub const TRACEFILTER_E_LIMIT: c_int = -16;
     /// Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
     pub const TRACEFILTER_E_PROGRAM_LENGTH: c_int = -20;
     /// Checked program: an opcode seccomp does not accept.
@@ -123,6 +129,7 @@ impl Error {
             Error::Internal(_) => TRACEFILTER_E_INTERNAL,
             Error::Strategy(_) => TRACEFILTER_E_STRATEGY,
             Error::UnknownName(_) => TRACEFILTER_E_UNKNOWN_NAME,
+            Error::Limit(_) => TRACEFILTER_E_LIMIT,
             Error::Program(e) => e.status(),
             Error::Unsupported(_) => TRACEFILTER_E_UNSUPPORTED,
             Error::NeedsNoNewPrivs => TRACEFILTER_E_NEEDS_NO_NEW_PRIVS,
@@ -155,6 +162,7 @@ pub fn describe(status: i32) -> Option<&'static CStr> {
         TRACEFILTER_E_NO_REPORT => c"no install report: the child exec'd or died before sending it",
         TRACEFILTER_E_PTRACE => c"ptrace failed while probing",
         TRACEFILTER_E_UNKNOWN_NAME => c"no syscall of that name in the personality's table",
+        TRACEFILTER_E_LIMIT => c"the specification exceeds a documented limit on numbers or runs",
         TRACEFILTER_E_PROGRAM_LENGTH => c"invalid program: length is 0 or above BPF_MAXINSNS",
         TRACEFILTER_E_PROGRAM_OPCODE => c"invalid program: an opcode seccomp does not accept",
         TRACEFILTER_E_PROGRAM_JUMP => c"invalid program: a jump leaves the program",

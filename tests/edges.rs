@@ -5,7 +5,7 @@
 mod pers;
 use pers::Pers;
 use tracefilter::emulate::{run, SeccompData};
-use tracefilter::{compile, Objective, Options, Strategy};
+use tracefilter::{compile, Error, Objective, Options, Strategy};
 
 const ARCH: u32 = 0xC000_003E;
 const TRACE: u32 = 0x7ff0_0000;
@@ -91,4 +91,109 @@ fn wide_bit_test_with_one_wrong_number_is_refused() {
     p.set(77_777, false);
     let d = tracefilter::Decisions::new(&[p.view()], &Options::default()).unwrap();
     tracefilter::verify::verify(&prog, &d).unwrap();
+}
+
+/// Sets this process's address-space limit to what it maps now plus
+/// `extra` bytes.
+fn limit_address_space(extra: u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    let lim = libc::rlimit {
+        rlim_cur: kib * 1024 + extra,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) }, 0);
+}
+
+/// Run by `out_of_memory_is_a_status_not_an_abort` in a child process of
+/// its own (the limit would starve the other tests).
+#[test]
+#[ignore = "a child of out_of_memory_is_a_status_not_an_abort"]
+fn compile_under_48_mib() {
+    assert!(
+        std::env::var_os("TRACEFILTER_EDGES_CHILD").is_some(),
+        "run by out_of_memory_is_a_status_not_an_abort, not alone"
+    );
+    // The biggest specs within the limits, built before the limit is set.
+    let alternating = periodic(1 << 18, 2);
+    // Two personalities of 2^20 numbers in runs of 8: 2^21 numbers and
+    // 2^18 runs, both limits exactly.
+    let blocks: Vec<Pers> = [ARCH, 0x4000_0003]
+        .into_iter()
+        .map(|arch| {
+            let mut p = periodic(1 << 20, 1 << 20);
+            p.arch = arch;
+            for i in 0..(1 << 20) {
+                p.set(i, i & 8 != 0);
+            }
+            p
+        })
+        .collect();
+    let past = periodic(1 << 20, 2);
+    let many: Vec<Pers> = (0..64)
+        .map(|i| Pers {
+            arch: i,
+            ..past.clone()
+        })
+        .collect();
+    limit_address_space(48 << 20);
+    // Past the limits, refused before anything the input sizes is built.
+    let many: Vec<_> = many.iter().map(Pers::view).collect();
+    for (name, pers) in [
+        ("2^20 alternating", &[past.view()][..]),
+        ("64 x 2^20 alternating", &many[..]),
+    ] {
+        match compile(pers, &Options::default()) {
+            Err(e @ Error::Limit(_)) => println!("{name}: {e}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    let blocks: Vec<_> = blocks.iter().map(Pers::view).collect();
+    for (name, pers) in [
+        ("2^18 alternating", &[alternating.view()][..]),
+        ("2 x 2^20 in runs of 8", &blocks[..]),
+    ] {
+        for objective in [Objective::Speed, Objective::Size] {
+            let opts = Options {
+                objective,
+                ..Options::default()
+            };
+            let t = std::time::Instant::now();
+            let prog = compile(pers, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let stats = prog.stats(pers, &opts);
+            print!("({:.2} s) ", t.elapsed().as_secs_f64());
+            println!("{name} {objective:?}: {} instructions", stats.length);
+        }
+    }
+    println!("child: done");
+}
+
+/// A compile in a process with 48 MiB of address space to spare returns a
+/// status: it never aborts the caller. The largest specs within the
+/// documented limits fit in that space.
+#[test]
+fn out_of_memory_is_a_status_not_an_abort() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "compile_under_48_mib",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .args(["--test-threads", "1"])
+        .env("TRACEFILTER_EDGES_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("child: done"),
+        "{}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    print!("{stdout}");
 }

@@ -20,7 +20,9 @@ use crate::bpf::Insn;
 use crate::compile::{compile_weighted, Program};
 use crate::error::status::*;
 use crate::error::{describe, Error, Result};
-use crate::spec::{Objective, Options, Personality, Strategy, MAX_NSYSCALLS};
+use crate::spec::{
+    Objective, Options, Personality, Strategy, MAX_NSYSCALLS, MAX_RUNS, MAX_TOTAL_NSYSCALLS,
+};
 use crate::{disasm, emulate};
 
 // The core's instruction type is passed to and from C as `struct sock_filter`.
@@ -55,6 +57,18 @@ pub const TRACEFILTER_MAX_PERSONALITIES: u32 = 64;
 /// Largest `nsyscalls` accepted.
 pub const TRACEFILTER_MAX_NSYSCALLS: u32 = 1 << 20;
 const _: () = assert!(TRACEFILTER_MAX_NSYSCALLS == MAX_NSYSCALLS);
+/// Most numbers over all personalities of one call (the sum of their
+/// `nsyscalls`): one table with ARM's private syscalls (0x0f0000+) beside
+/// a few ordinary ones. Above it: TRACEFILTER_E_LIMIT.
+pub const TRACEFILTER_MAX_TOTAL_NSYSCALLS: u32 = 1 << 21;
+const _: () = assert!(TRACEFILTER_MAX_TOTAL_NSYSCALLS == MAX_TOTAL_NSYSCALLS);
+/// Most runs over all personalities of one call, a run being a maximal
+/// range of consecutive numbers of one personality that are all traced or
+/// all untraced (a table of n numbers has at most n; real tables have a few
+/// thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
+/// needs a few MiB and well under a second.
+pub const TRACEFILTER_MAX_RUNS: u32 = 1 << 18;
+const _: () = assert!(TRACEFILTER_MAX_RUNS == MAX_RUNS);
 
 /// Let the objective choose among every strategy that applies.
 pub const TRACEFILTER_STRATEGY_AUTO: u32 = 0;
@@ -334,12 +348,25 @@ pub unsafe extern "C" fn tracefilter_compile(
                     p.nsyscalls
                 )));
             }
+        }
+        // The total before any copy: nothing the input sizes is allocated
+        // for a spec past it.
+        let total: u64 = list.iter().map(|p| p.nsyscalls as u64).sum();
+        if total > MAX_TOTAL_NSYSCALLS as u64 {
+            return Err(Error::Limit(format!(
+                "{total} numbers in all exceed {MAX_TOTAL_NSYSCALLS}"
+            )));
+        }
+        for p in list {
             let bytes = p.nsyscalls.div_ceil(8) as usize;
             let traced = unsafe { ptr::slice(p.traced, bytes, "traced") }?;
+            let mut copy = Vec::new();
+            copy.try_reserve_exact(bytes).map_err(|_| Error::NoMemory)?;
+            copy.extend_from_slice(traced);
             owned.push(OwnedPersonality {
                 audit_arch: p.audit_arch,
                 nr_flag: p.nr_flag,
-                traced: traced.to_vec(),
+                traced: copy,
                 nsyscalls: p.nsyscalls,
             });
         }
