@@ -66,9 +66,13 @@ pub mod status {
     /// an options struct_size the library cannot accept, a value that is not a
     /// seccomp action, an unknown strategy or objective.
     pub const TRACEFILTER_E_INVALID: c_int = -2;
-    /// Two personalities share an audit arch and their number ranges overlap.
+    /// Two personalities share an audit arch and either the same nr_flag
+    /// (even when one has nsyscalls 0: the same personality named twice) or
+    /// number ranges that overlap (an empty range overlaps nothing).
     pub const TRACEFILTER_E_OVERLAP: c_int = -3;
-    /// No program for this specification fits in BPF_MAXINSNS instructions.
+    /// No program fits in BPF_MAXINSNS instructions: under
+    /// TRACEFILTER_STRATEGY_AUTO no strategy's program does; under a forced
+    /// strategy, that strategy's does not (AUTO may still find one).
     pub const TRACEFILTER_E_TOO_LARGE: c_int = -4;
     /// Out of memory.
     pub const TRACEFILTER_E_NO_MEMORY: c_int = -5;
@@ -76,7 +80,9 @@ pub mod status {
     pub const TRACEFILTER_E_VERIFY: c_int = -6;
     /// Any other internal error, including a caught panic.
     pub const TRACEFILTER_E_INTERNAL: c_int = -7;
-    /// The forced strategy cannot express this specification.
+    /// The forced strategy cannot express this specification at all, whatever
+    /// the size (bits and jset need a block of 32 numbers they can test; a
+    /// program too long is TRACEFILTER_E_TOO_LARGE).
     pub const TRACEFILTER_E_STRATEGY: c_int = -8;
     /// The kernel lacks what the call needs: seccomp filter mode (install,
     /// probe_install).

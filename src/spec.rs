@@ -226,8 +226,11 @@ pub fn validate(pers: &[Personality]) -> Result<()> {
             if q.audit_arch != p.audit_arch {
                 continue;
             }
+            // A repeated flag is an error even for an empty personality (the
+            // caller named one twice); an empty range overlaps nothing else.
             let (a, b) = (p.range(), q.range());
-            if q.nr_flag == p.nr_flag || (a.start < b.end && b.start < a.end) {
+            let overlap = !a.is_empty() && !b.is_empty() && a.start < b.end && b.start < a.end;
+            if q.nr_flag == p.nr_flag || overlap {
                 return Err(Error::Overlap(format!(
                     "personalities {j} and {i} share audit arch {:#x} and overlapping numbers",
                     p.audit_arch
@@ -301,6 +304,12 @@ mod tests {
             Err(Error::Overlap(_))
         ));
         assert!(validate(&[pers(1, 0, &bits, 400), pers(2, 0, &bits, 400)]).is_ok());
+        // An empty personality overlaps nothing, but its flag is still taken.
+        assert!(validate(&[pers(1, 0x100, &bits, 0), pers(1, 0, &bits, 300)]).is_ok());
+        assert!(matches!(
+            validate(&[pers(1, 0, &bits, 300), pers(1, 0, &bits, 0)]),
+            Err(Error::Overlap(_))
+        ));
     }
 
     #[test]

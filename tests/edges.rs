@@ -197,3 +197,105 @@ fn out_of_memory_is_a_status_not_an_abort() {
     );
     print!("{stdout}");
 }
+
+/// An empty personality overlaps nothing: beside another one of its arch it
+/// is accepted unless it repeats that one's flag (the header's words).
+#[test]
+fn empty_personality_overlaps_nothing_but_its_flag_is_taken() {
+    let full = periodic(300, 3);
+    let empty = |flag| Pers {
+        arch: ARCH,
+        flag,
+        bits: vec![],
+        n: 0,
+    };
+    let (inside, same) = (empty(0x100), empty(0));
+    let opts = Options::default();
+    let prog = compile(&[full.view(), inside.view()], &opts).unwrap();
+    assert_exact(&full, prog.insns());
+    assert!(matches!(
+        compile(&[full.view(), same.view()], &opts),
+        Err(Error::Overlap(_))
+    ));
+}
+
+/// A name that is not UTF-8 is in no table: E_UNKNOWN_NAME, as the header
+/// says of a name the table lacks; E_INVALID stays for a personality
+/// without a table.
+#[test]
+fn non_utf8_name_is_an_unknown_name() {
+    use std::ffi::{c_char, c_int};
+    use tracefilter::error::status::*;
+    extern "C" {
+        // Exported by the library (src/ffi/names.rs), declared as C sees it.
+        fn tracefilter_syscall_number(
+            arch: u32,
+            flag: u32,
+            name: *const c_char,
+            nr: *mut u32,
+        ) -> c_int;
+    }
+    let mut nr = 7u32;
+    let bad = c"open\xffat";
+    let s = unsafe { tracefilter_syscall_number(ARCH, 0, bad.as_ptr(), &mut nr) };
+    assert_eq!(s, TRACEFILTER_E_UNKNOWN_NAME);
+    let s = unsafe { tracefilter_syscall_number(1, 0, bad.as_ptr(), &mut nr) };
+    assert_eq!(s, TRACEFILTER_E_INVALID);
+    let s = unsafe { tracefilter_syscall_number(ARCH, 0, c"openat".as_ptr(), &mut nr) };
+    assert_eq!((s, nr), (TRACEFILTER_OK, 257));
+}
+
+/// `cacheable` of a personality with no allowed syscall is vacuously 1,
+/// whatever the allowed action; one allowed syscall with an action other
+/// than ALLOW makes it 0.
+#[test]
+fn cacheable_is_vacuous_without_allowed_syscalls() {
+    let all = Pers {
+        bits: vec![0xff; 64],
+        ..periodic(512, 1)
+    };
+    let mut one = all.clone();
+    one.set(100, false);
+    for allowed_action in [ALLOW, 0x0005_0001, 0x7ffc_0000] {
+        let opts = Options {
+            allowed_action,
+            ..Options::default()
+        };
+        let s = compile(&[all.view()], &opts)
+            .unwrap()
+            .stats(&[all.view()], &opts);
+        assert_eq!(s.personalities[0].allowed, 0);
+        assert!(s.personalities[0].cacheable, "{allowed_action:#x}");
+        assert!(s.all_cacheable);
+        let s = compile(&[one.view()], &opts)
+            .unwrap()
+            .stats(&[one.view()], &opts);
+        assert_eq!(
+            s.personalities[0].cacheable,
+            allowed_action == ALLOW,
+            "{allowed_action:#x}"
+        );
+    }
+}
+
+/// A forced strategy whose program would not fit is E_TOO_LARGE while AUTO
+/// finds one (the header's words); one that cannot express the set at all
+/// is E_STRATEGY.
+#[test]
+fn forced_strategy_statuses_are_the_documented_ones() {
+    let p = periodic(1 << 15, 2);
+    let forced = |strategy| Options {
+        strategy,
+        ..Options::default()
+    };
+    assert!(matches!(
+        compile(&[p.view()], &forced(Strategy::Search)),
+        Err(Error::TooLarge(_))
+    ));
+    assert!(compile(&[p.view()], &Options::default()).is_ok());
+    let plain = periodic(400, 400);
+    assert!(matches!(
+        compile(&[plain.view()], &forced(Strategy::Jset)),
+        Err(Error::Strategy(_))
+    ));
+}

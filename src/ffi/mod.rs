@@ -164,8 +164,12 @@ pub struct tracefilter_personality_stats {
     pub max_executed: u32,
     /// Mean instructions executed over them (0 when there are none).
     pub mean_executed: f64,
-    /// 1 when the kernel's action cache proves every one of them allowed
-    /// (never for a personality with an nr_flag, such as x32).
+    /// 1 when the kernel's action cache proves every one of them allowed;
+    /// 1 as well when there are none (vacuously, whatever the actions); never
+    /// for a personality with an nr_flag, such as x32. Seen from the
+    /// program alone: on x86_64 the kernel also skips the filter for
+    /// uretprobe (335) and uprobe (336) whatever it says (see
+    /// tracefilter_cacheable).
     pub cacheable: u32,
 }
 
@@ -499,6 +503,17 @@ pub unsafe extern "C" fn tracefilter_evaluate(
 /// Like tracefilter_evaluate, and tells whether the kernel's action cache
 /// (Linux 5.11+) proves `nr` of `arch` allowed, so that it never runs the
 /// filter for it. `*cacheable` is 1 or 0.
+///
+/// Both functions answer for the program alone. The kernel makes an
+/// exception on x86_64: seccomp_is_const_allow() in kernel/seccomp.c
+/// (seccomp_uprobe_exception()) reports uretprobe (335; the syscall exists
+/// since Linux 6.11, the exception since 6.14 and in 6.12/6.13 stable) and
+/// uprobe (336; both since 6.18) of AUDIT_ARCH_X86_64 as always allowed
+/// before looking at the filter, so the action cache lets them through and
+/// no filter ever runs for them. Traced or not, they never give a seccomp
+/// stop; a tracer sees them only in ptrace mode. The kernel issues them
+/// itself from its uprobe trampolines (arch/x86/kernel/uprobes.c) and
+/// sends SIGILL to a program that calls them from anywhere else.
 #[no_mangle]
 pub unsafe extern "C" fn tracefilter_cacheable(
     prog: *const sock_fprog,
