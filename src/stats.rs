@@ -35,7 +35,7 @@ impl Stats {
         prog: &[Insn],
         strategy: Strategy,
         pers: &[Personality],
-        opts: &Options,
+        _opts: &Options,
     ) -> Stats {
         let plain = Plain::new(prog);
         let personalities: Vec<PersonalityStats> = pers

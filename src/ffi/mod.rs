@@ -511,9 +511,9 @@ pub unsafe extern "C" fn tracefilter_evaluate(
 /// uprobe (336; both since 6.18) of AUDIT_ARCH_X86_64 as always allowed
 /// before looking at the filter, so the action cache lets them through and
 /// no filter ever runs for them. Traced or not, they never give a seccomp
-/// stop; a tracer sees them only in ptrace mode. The kernel issues them
-/// itself from its uprobe trampolines (arch/x86/kernel/uprobes.c) and
-/// sends SIGILL to a program that calls them from anywhere else.
+/// stop; a tracer sees them only in ptrace mode. They are meant for the
+/// kernel's own uprobe trampolines (arch/x86/kernel/uprobes.c): called from
+/// anywhere else, uretprobe raises SIGILL and uprobe fails (ENXIO on 6.18).
 #[no_mangle]
 pub unsafe extern "C" fn tracefilter_cacheable(
     prog: *const sock_fprog,
