@@ -166,7 +166,7 @@
  * range of consecutive numbers of one personality that are all traced or
  * all untraced (a table of n numbers has at most n; real tables have a few
  * thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
- * needs a few MiB and well under a second.
+ * fits in 48 MiB of address space and takes well under a second.
  */
 #define TRACEFILTER_MAX_RUNS (1 << 18)
 
@@ -562,8 +562,9 @@ int tracefilter_evaluate(const struct sock_fprog *prog, uint32_t arch, uint32_t 
  * Both functions answer for the program alone. The kernel makes an
  * exception on x86_64: seccomp_is_const_allow() in kernel/seccomp.c
  * (seccomp_uprobe_exception()) reports uretprobe (335; the syscall exists
- * since Linux 6.11, the exception since 6.14 and in 6.12/6.13 stable) and
- * uprobe (336; both since 6.18) of AUDIT_ARCH_X86_64 as always allowed
+ * since Linux 6.11, the exception since commit cf6cb56ef244, 6.14, also in
+ * 6.12/6.13 stable) and uprobe (336; syscall and exception, commit
+ * 89d1d8434d24, since 6.18) of AUDIT_ARCH_X86_64 as always allowed
  * before looking at the filter, so the action cache lets them through and
  * no filter ever runs for them. Traced or not, they never give a seccomp
  * stop; a tracer sees them only in ptrace mode. They are meant for the

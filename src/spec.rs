@@ -11,7 +11,7 @@ pub const MAX_NSYSCALLS: u32 = 1 << 20;
 /// Most numbers over all personalities of one spec: one table with ARM's
 /// private syscalls beside a few ordinary ones. Everything a compile
 /// allocates or scans grows with the numbers or the runs; these two limits
-/// keep the worst case to a few MiB and well under a second.
+/// keep the worst case within 48 MiB and well under a second.
 pub const MAX_TOTAL_NSYSCALLS: u32 = 1 << 21;
 
 /// Most runs (maximal ranges of consecutive numbers of one personality that
