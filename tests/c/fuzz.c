@@ -810,6 +810,7 @@ static int have_i386;
 struct shared {
 	volatile int done;
 	int count;
+	int via_library, install_status;
 	struct {
 		uint32_t arch, nr;
 		long ret;
@@ -856,9 +857,18 @@ static void run_calls(void *arg)
 	struct sock_fprog *f = (struct sock_fprog *)(sh + 1);
 
 	f->filter = (struct sock_filter *)(f + 1);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, f) != 0)
+	if (sh->via_library) {
+		/* the library's own install path, async-signal-safe after fork */
+		sh->install_status = tracefilter_install(f, TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS |
+								    (sh->via_library > 1 ?
+									     TRACEFILTER_INSTALL_SPEC_ALLOW : 0),
+							 NULL);
+		if (sh->install_status != TRACEFILTER_OK)
+			_exit(2);
+	} else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+		   syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, f) != 0) {
 		_exit(2);
+	}
 	/* From here every syscall, exit included, returns an errno: record
 	 * each answer and spin until the parent kills this child. */
 	for (int i = 0; i < sh->count; i++)
@@ -1005,8 +1015,10 @@ static void kernel_check(const struct spec *s0, uint32_t len_hint)
 		}
 	}
 	sh->count = n;
+	sh->via_library = below(3);
 	st = in_child(run_calls, sh, &sh->done);
-	CHECK(sh->done, "the child did not finish its calls (wait status %#x)", st);
+	CHECK(sh->done, "the child did not finish its calls (wait status %#x, install %d)", st,
+	      sh->install_status);
 	for (int i = 0; i < n; i++) {
 		uint32_t want = expected(&s, &a, sh->calls[i].arch, sh->calls[i].nr);
 
@@ -1105,6 +1117,116 @@ static void hostile(const struct sock_fprog *model)
 	free(f);
 }
 
+/* ---- the rest of the ABI: names, strategies, the resume table, texts,
+ * the report pipe ---- */
+
+static void random_string(char *buf, size_t size)
+{
+	static const char *const words[] = { "openat", "x86_64", "i386", "x32", "arm", "aarch64",
+					     "riscv64", "tree", "jset", "bits", "auto", "execve", "" };
+	size_t n = below(size - 1);
+
+	if (chance(40)) {
+		snprintf(buf, size, "%s", words[below(NELEM(words))]);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)(1 + below(255)); /* any byte but NUL: often not UTF-8 */
+	buf[n] = 0;
+}
+
+static void other_calls(void)
+{
+	char name[40];
+	uint32_t arch = arches[below(NELEM(arches))], flag = chance(30) ? X32_BIT : 0, nr = below(700),
+		 got = 0xdeadbeef, a = 1, f = 2, n = 3;
+	const char *sys = tracefilter_syscall_name(arch, flag, chance(90) ? nr : rnd());
+	int s;
+
+	/* a number's name names that number */
+	if (sys) {
+		CHECK(tracefilter_syscall_number(arch, flag, sys, &got) == TRACEFILTER_OK && got == nr,
+		      "%s of arch %#x: %u, not %u", sys, arch, got, nr);
+	}
+	random_string(name, sizeof(name));
+	got = 0xdeadbeef;
+	s = tracefilter_syscall_number(arch, flag, name, &got);
+	CHECK(s == TRACEFILTER_OK || s == TRACEFILTER_E_UNKNOWN_NAME || s == TRACEFILTER_E_INVALID,
+	      "syscall_number: %d", s);
+	if (s == TRACEFILTER_OK) {
+		const char *back = tracefilter_syscall_name(arch, flag, got);
+
+		CHECK(back && !strcmp(back, name), "name of %u", got);
+	} else {
+		CHECK(got == 0xdeadbeef, "syscall_number wrote on error");
+	}
+	CHECK(tracefilter_syscall_number(arch, flag, NULL, &got) == TRACEFILTER_E_NULL, "NULL name");
+	s = tracefilter_personality_lookup(name, chance(50) ? &a : NULL, &f, chance(50) ? &n : NULL);
+	CHECK(s == TRACEFILTER_OK || s == TRACEFILTER_E_INVALID, "personality_lookup: %d", s);
+	if (s == TRACEFILTER_OK && f == 0) {
+		uint32_t arch2, flag2, size;
+
+		CHECK(tracefilter_personality_lookup(name, &arch2, &flag2, &size) == TRACEFILTER_OK &&
+			      size >= 1 && size <= TRACEFILTER_MAX_NSYSCALLS,
+		      "personality %s", name);
+	}
+	s = tracefilter_strategy_lookup(name, &got);
+	CHECK(s == TRACEFILTER_OK || s == TRACEFILTER_E_INVALID, "strategy_lookup: %d", s);
+	if (s == TRACEFILTER_OK)
+		CHECK(!strcmp(tracefilter_strategy_name(got), name), "strategy %s", name);
+	{
+		uint32_t id = chance(50) ? below(8) : rnd();
+		const char *sn = tracefilter_strategy_name(id);
+
+		if (sn)
+			CHECK(tracefilter_strategy_lookup(sn, &got) == TRACEFILTER_OK && got == id,
+			      "strategy %u", id);
+	}
+	{
+		int status = chance(50) ? -(int)below(30) : (int)rnd();
+		const char *text = tracefilter_strerror(status);
+
+		CHECK(text && strlen(text) < 200, "strerror(%d)", status);
+	}
+	{
+		struct tracefilter_resume out = { 0xdead, 0xbeef };
+		uint32_t mode = below(4), order = below(4), stop = below(5);
+
+		if (chance(10))
+			mode = rnd();
+		s = tracefilter_protocol_step(mode, order, stop, (int)below(3) - 1, &out);
+		CHECK(s == TRACEFILTER_OK || s == TRACEFILTER_E_INVALID, "protocol_step: %d", s);
+		if (s == TRACEFILTER_OK)
+			CHECK((out.request == 7 || out.request == 24) && out.decode_entry <= 1,
+			      "resume %u/%u", out.request, out.decode_entry);
+		else
+			CHECK(out.request == 0xdead && out.decode_entry == 0xbeef, "resume written on error");
+	}
+	/* the report pipe, with every struct size a caller may have */
+	{
+		struct tracefilter_install_report r, back;
+		int fds[2];
+
+		tracefilter_install_report_init(&r);
+		r.status = -(int)below(30);
+		r.error = (int)below(200);
+		if (pipe(fds) == 0) {
+			s = tracefilter_report_send(fds[1], &r);
+			CHECK(s == TRACEFILTER_OK, "report_send: %d", s);
+			close(fds[1]);
+			memset(&back, 0, sizeof(back));
+			back.struct_size = chance(80) ? sizeof(back) : below(64);
+			s = tracefilter_report_receive(fds[0], &back);
+			if (back.struct_size >= 32)
+				CHECK(s == TRACEFILTER_OK && back.status == r.status && back.error == r.error,
+				      "report_receive: %d", s);
+			else
+				CHECK(s == TRACEFILTER_E_INVALID, "report of size %u: %d", back.struct_size, s);
+			close(fds[0]);
+		}
+	}
+}
+
 /* ---- one case ---- */
 
 static void one_case(uint64_t c, int kernel_every)
@@ -1156,6 +1278,7 @@ static void one_case(uint64_t c, int kernel_every)
 	} else {
 		hostile(NULL);
 	}
+	other_calls();
 	free_spec(&s);
 }
 
