@@ -29,12 +29,16 @@
 #define TRACEFILTER_E_INVALID -2
 
 /**
- * Two personalities share an audit arch and their number ranges overlap.
+ * Two personalities share an audit arch and either the same nr_flag
+ * (even when one has nsyscalls 0: the same personality named twice) or
+ * number ranges that overlap (an empty range overlaps nothing).
  */
 #define TRACEFILTER_E_OVERLAP -3
 
 /**
- * No program for this specification fits in BPF_MAXINSNS instructions.
+ * No program fits in BPF_MAXINSNS instructions: under
+ * TRACEFILTER_STRATEGY_AUTO no strategy's program does; under a forced
+ * strategy, that strategy's does not (AUTO may still find one).
  */
 #define TRACEFILTER_E_TOO_LARGE -4
 
@@ -54,7 +58,9 @@
 #define TRACEFILTER_E_INTERNAL -7
 
 /**
- * The forced strategy cannot express this specification.
+ * The forced strategy cannot express this specification at all, whatever
+ * the size (bits and jset need a block of 32 numbers they can test; a
+ * program too long is TRACEFILTER_E_TOO_LARGE).
  */
 #define TRACEFILTER_E_STRATEGY -8
 
@@ -95,6 +101,13 @@
  * No syscall of that name in the personality's table.
  */
 #define TRACEFILTER_E_UNKNOWN_NAME -15
+
+/**
+ * The specification exceeds a limit on its size: more than
+ * TRACEFILTER_MAX_TOTAL_NSYSCALLS numbers or more than TRACEFILTER_MAX_RUNS
+ * runs over all personalities. Checked before anything is allocated.
+ */
+#define TRACEFILTER_E_LIMIT -16
 
 /**
  * Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
@@ -140,6 +153,22 @@
  * Largest `nsyscalls` accepted.
  */
 #define TRACEFILTER_MAX_NSYSCALLS (1 << 20)
+
+/**
+ * Most numbers over all personalities of one call (the sum of their
+ * `nsyscalls`): one table with ARM's private syscalls (0x0f0000+) beside
+ * a few ordinary ones. Above it: TRACEFILTER_E_LIMIT.
+ */
+#define TRACEFILTER_MAX_TOTAL_NSYSCALLS (1 << 21)
+
+/**
+ * Most runs over all personalities of one call, a run being a maximal
+ * range of consecutive numbers of one personality that are all traced or
+ * all untraced (a table of n numbers has at most n; real tables have a few
+ * thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
+ * fits in 48 MiB of address space and takes well under a second.
+ */
+#define TRACEFILTER_MAX_RUNS (1 << 18)
 
 /**
  * Let the objective choose among every strategy that applies.
@@ -348,8 +377,12 @@ struct tracefilter_personality_stats {
    */
   double mean_executed;
   /**
-   * 1 when the kernel's action cache proves every one of them allowed
-   * (never for a personality with an nr_flag, such as x32).
+   * 1 when the kernel's action cache proves every one of them allowed;
+   * 1 as well when there are none (vacuously, whatever the actions); never
+   * for a personality with an nr_flag, such as x32. Seen from the
+   * program alone: on x86_64 the kernel also skips the filter for
+   * uretprobe (335) and uprobe (336) whatever it says (see
+   * tracefilter_cacheable).
    */
   uint32_t cacheable;
 };
@@ -525,6 +558,18 @@ int tracefilter_evaluate(const struct sock_fprog *prog, uint32_t arch, uint32_t 
  * Like tracefilter_evaluate, and tells whether the kernel's action cache
  * (Linux 5.11+) proves `nr` of `arch` allowed, so that it never runs the
  * filter for it. `*cacheable` is 1 or 0.
+ *
+ * Both functions answer for the program alone. The kernel makes an
+ * exception on x86_64: seccomp_is_const_allow() in kernel/seccomp.c
+ * (seccomp_uprobe_exception()) reports uretprobe (335; the syscall exists
+ * since Linux 6.11, the exception since commit cf6cb56ef244, 6.14, also in
+ * 6.12/6.13 stable) and uprobe (336; syscall and exception, commit
+ * 89d1d8434d24, since 6.18) of AUDIT_ARCH_X86_64 as always allowed
+ * before looking at the filter, so the action cache lets them through and
+ * no filter ever runs for them. Traced or not, they never give a seccomp
+ * stop; a tracer sees them only in ptrace mode. They are meant for the
+ * kernel's own uprobe trampolines (arch/x86/kernel/uprobes.c): called from
+ * anywhere else, uretprobe raises SIGILL and uprobe fails (ENXIO on 6.18).
  */
 int tracefilter_cacheable(const struct sock_fprog *prog, uint32_t arch, uint32_t nr, uint32_t *cacheable);
 
@@ -632,8 +677,9 @@ int tracefilter_personality_lookup(const char *name, uint32_t *audit_arch, uint3
 /**
  * The number of syscall `name` in a personality's table, without the
  * nr_flag (the bit index in `tracefilter_personality.traced`).
- * TRACEFILTER_E_UNKNOWN_NAME when the table has no such name,
- * TRACEFILTER_E_INVALID for a personality without a name table.
+ * TRACEFILTER_E_UNKNOWN_NAME when the table has no such name (any name
+ * that is not UTF-8), TRACEFILTER_E_INVALID for a personality without a
+ * name table.
  */
 int tracefilter_syscall_number(uint32_t audit_arch, uint32_t nr_flag, const char *name, uint32_t *nr);
 

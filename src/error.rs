@@ -33,6 +33,8 @@ pub enum Error {
     Strategy(String),
     #[error("unknown syscall name: {0}")]
     UnknownName(String),
+    #[error("the specification exceeds a limit: {0}")]
+    Limit(String),
     #[error("invalid program: {0}")]
     Program(#[from] CheckError),
     // The kernel-side variants carry no heap data: they are built on the
@@ -64,9 +66,13 @@ pub mod status {
     /// an options struct_size the library cannot accept, a value that is not a
     /// seccomp action, an unknown strategy or objective.
     pub const TRACEFILTER_E_INVALID: c_int = -2;
-    /// Two personalities share an audit arch and their number ranges overlap.
+    /// Two personalities share an audit arch and either the same nr_flag
+    /// (even when one has nsyscalls 0: the same personality named twice) or
+    /// number ranges that overlap (an empty range overlaps nothing).
     pub const TRACEFILTER_E_OVERLAP: c_int = -3;
-    /// No program for this specification fits in BPF_MAXINSNS instructions.
+    /// No program fits in BPF_MAXINSNS instructions: under
+    /// TRACEFILTER_STRATEGY_AUTO no strategy's program does; under a forced
+    /// strategy, that strategy's does not (AUTO may still find one).
     pub const TRACEFILTER_E_TOO_LARGE: c_int = -4;
     /// Out of memory.
     pub const TRACEFILTER_E_NO_MEMORY: c_int = -5;
@@ -74,7 +80,9 @@ pub mod status {
     pub const TRACEFILTER_E_VERIFY: c_int = -6;
     /// Any other internal error, including a caught panic.
     pub const TRACEFILTER_E_INTERNAL: c_int = -7;
-    /// The forced strategy cannot express this specification.
+    /// The forced strategy cannot express this specification at all, whatever
+    /// the size (bits and jset need a block of 32 numbers they can test; a
+    /// program too long is TRACEFILTER_E_TOO_LARGE).
     pub const TRACEFILTER_E_STRATEGY: c_int = -8;
     /// The kernel lacks what the call needs: seccomp filter mode (install,
     /// probe_install).
@@ -93,6 +101,10 @@ pub mod status {
     pub const TRACEFILTER_E_PTRACE: c_int = -14;
     /// No syscall of that name in the personality's table.
     pub const TRACEFILTER_E_UNKNOWN_NAME: c_int = -15;
+    /// The specification exceeds a limit on its size: more than
+    /// TRACEFILTER_MAX_TOTAL_NSYSCALLS numbers or more than TRACEFILTER_MAX_RUNS
+    /// runs over all personalities. Checked before anything is allocated.
+    pub const TRACEFILTER_E_LIMIT: c_int = -16;
     /// Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
     pub const TRACEFILTER_E_PROGRAM_LENGTH: c_int = -20;
     /// Checked program: an opcode seccomp does not accept.
@@ -123,6 +135,7 @@ impl Error {
             Error::Internal(_) => TRACEFILTER_E_INTERNAL,
             Error::Strategy(_) => TRACEFILTER_E_STRATEGY,
             Error::UnknownName(_) => TRACEFILTER_E_UNKNOWN_NAME,
+            Error::Limit(_) => TRACEFILTER_E_LIMIT,
             Error::Program(e) => e.status(),
             Error::Unsupported(_) => TRACEFILTER_E_UNSUPPORTED,
             Error::NeedsNoNewPrivs => TRACEFILTER_E_NEEDS_NO_NEW_PRIVS,
@@ -155,6 +168,7 @@ pub fn describe(status: i32) -> Option<&'static CStr> {
         TRACEFILTER_E_NO_REPORT => c"no install report: the child exec'd or died before sending it",
         TRACEFILTER_E_PTRACE => c"ptrace failed while probing",
         TRACEFILTER_E_UNKNOWN_NAME => c"no syscall of that name in the personality's table",
+        TRACEFILTER_E_LIMIT => c"the specification exceeds a documented limit on numbers or runs",
         TRACEFILTER_E_PROGRAM_LENGTH => c"invalid program: length is 0 or above BPF_MAXINSNS",
         TRACEFILTER_E_PROGRAM_OPCODE => c"invalid program: an opcode seccomp does not accept",
         TRACEFILTER_E_PROGRAM_JUMP => c"invalid program: a jump leaves the program",

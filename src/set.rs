@@ -5,7 +5,7 @@
 //! this form only. A second personality on the same arch, such as x32 beside
 //! x86_64, is nothing but more intervals of that arch.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::spec::{self, Options, Personality};
 
 /// Numbers `lo..=hi` get `action`.
@@ -62,12 +62,12 @@ impl Decisions {
                 let mut same: Vec<&Personality> =
                     pers.iter().filter(|p| p.audit_arch == arch).collect();
                 same.sort_by_key(|p| p.nr_flag);
-                ArchDecisions {
+                Ok(ArchDecisions {
                     arch,
-                    intervals: arch_intervals(&same, opts),
-                }
+                    intervals: arch_intervals(&same, opts)?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(Decisions {
             archs,
             other_arch: opts.unknown_arch_action,
@@ -99,8 +99,12 @@ fn push(out: &mut Vec<Interval>, lo: u32, hi: u32, action: u32) {
 }
 
 /// `same` holds the personalities of one arch, sorted by flag and disjoint.
-fn arch_intervals(same: &[&Personality], opts: &Options) -> Vec<Interval> {
+fn arch_intervals(same: &[&Personality], opts: &Options) -> Result<Vec<Interval>> {
+    // The largest allocation the input sizes (up to spec::MAX_RUNS), made
+    // fallibly: a run and a gap before it per personality, and the tail.
     let mut out = Vec::new();
+    let most: usize = same.iter().map(|p| p.runs() as usize + 1).sum::<usize>() + 1;
+    out.try_reserve_exact(most).map_err(|_| Error::NoMemory)?;
     let mut next: u64 = 0; // first number not yet covered
     for p in same {
         if p.nsyscalls == 0 {
@@ -152,7 +156,7 @@ fn arch_intervals(same: &[&Personality], opts: &Options) -> Vec<Interval> {
     if next <= u32::MAX as u64 {
         push(&mut out, next as u32, u32::MAX, opts.unknown_nr_action);
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

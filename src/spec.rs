@@ -8,6 +8,17 @@ use crate::error::{Error, Result};
 /// a bitmap at 128 KiB and still covers ARM's private syscalls (0x0f0000+).
 pub const MAX_NSYSCALLS: u32 = 1 << 20;
 
+/// Most numbers over all personalities of one spec: one table with ARM's
+/// private syscalls beside a few ordinary ones. Everything a compile
+/// allocates or scans grows with the numbers or the runs; these two limits
+/// keep the worst case within 48 MiB and well under a second.
+pub const MAX_TOTAL_NSYSCALLS: u32 = 1 << 21;
+
+/// Most runs (maximal ranges of consecutive numbers of one personality that
+/// are all traced or all untraced) over all personalities. A real table of
+/// n numbers has at most n runs; the largest (MIPS n32) has under 6,500.
+pub const MAX_RUNS: u32 = 1 << 18;
+
 /// One syscall personality: an audit arch, the flag its numbers carry, and
 /// which of its numbers are traced.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +34,28 @@ pub struct Personality<'a> {
 impl Personality<'_> {
     pub fn is_traced(&self, i: u32) -> bool {
         i < self.nsyscalls && self.traced[(i / 8) as usize] & (1 << (i % 8)) != 0
+    }
+
+    /// Maximal runs of traced or of untraced numbers, counted a byte at a
+    /// time without allocating.
+    pub fn runs(&self) -> u32 {
+        if self.nsyscalls == 0 {
+            return 0;
+        }
+        let bytes = self.nsyscalls.div_ceil(8) as usize;
+        let mut changes = 0;
+        // The previous number's bit, shifted in below each byte: bit i of
+        // `b ^ (b << 1 | prev)` is set where number i differs from i - 1.
+        let mut prev = self.traced[0] & 1;
+        for (i, &b) in self.traced[..bytes].iter().enumerate() {
+            let mut diff = b ^ (b << 1 | prev);
+            if i == bytes - 1 && self.nsyscalls % 8 != 0 {
+                diff &= (1u8 << (self.nsyscalls % 8)) - 1;
+            }
+            changes += diff.count_ones();
+            prev = b >> 7;
+        }
+        1 + changes
     }
 
     /// The numbers this personality defines, as seen in `seccomp_data.nr`.
@@ -193,14 +226,35 @@ pub fn validate(pers: &[Personality]) -> Result<()> {
             if q.audit_arch != p.audit_arch {
                 continue;
             }
+            // A repeated flag is an error even for an empty personality (the
+            // caller named one twice); an empty range overlaps nothing else.
             let (a, b) = (p.range(), q.range());
-            if q.nr_flag == p.nr_flag || (a.start < b.end && b.start < a.end) {
+            let overlap = !a.is_empty() && !b.is_empty() && a.start < b.end && b.start < a.end;
+            if q.nr_flag == p.nr_flag || overlap {
                 return Err(Error::Overlap(format!(
                     "personalities {j} and {i} share audit arch {:#x} and overlapping numbers",
                     p.audit_arch
                 )));
             }
         }
+    }
+    check_limits(pers)
+}
+
+/// The limits on the size of a spec ([`MAX_TOTAL_NSYSCALLS`], [`MAX_RUNS`]),
+/// checked before anything is built from it.
+pub fn check_limits(pers: &[Personality]) -> Result<()> {
+    let total: u64 = pers.iter().map(|p| p.nsyscalls as u64).sum();
+    if total > MAX_TOTAL_NSYSCALLS as u64 {
+        return Err(Error::Limit(format!(
+            "{total} numbers in all exceed the maximum {MAX_TOTAL_NSYSCALLS}"
+        )));
+    }
+    let runs: u64 = pers.iter().map(|p| p.runs() as u64).sum();
+    if runs > MAX_RUNS as u64 {
+        return Err(Error::Limit(format!(
+            "{runs} runs of traced or untraced numbers exceed the maximum {MAX_RUNS}"
+        )));
     }
     Ok(())
 }
@@ -250,6 +304,49 @@ mod tests {
             Err(Error::Overlap(_))
         ));
         assert!(validate(&[pers(1, 0, &bits, 400), pers(2, 0, &bits, 400)]).is_ok());
+        // An empty personality overlaps nothing, but its flag is still taken.
+        assert!(validate(&[pers(1, 0x100, &bits, 0), pers(1, 0, &bits, 300)]).is_ok());
+        assert!(matches!(
+            validate(&[pers(1, 0, &bits, 300), pers(1, 0, &bits, 0)]),
+            Err(Error::Overlap(_))
+        ));
+    }
+
+    #[test]
+    fn runs_are_counted_exactly() {
+        let mut x = 0x2545_f491u32;
+        for n in 0..200u32 {
+            let bits: Vec<u8> = (0..n.div_ceil(8) + 1)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    (x >> (x % 3 * 8)) as u8
+                })
+                .collect();
+            let p = pers(1, 0, &bits, n);
+            let want = (0..n)
+                .filter(|&i| i == 0 || p.is_traced(i) != p.is_traced(i - 1))
+                .count() as u32;
+            assert_eq!(p.runs(), want, "n {n}");
+        }
+    }
+
+    #[test]
+    fn limits_are_errors_of_their_own() {
+        let bits = vec![0x55u8; (MAX_RUNS / 8) as usize + 1];
+        assert!(validate(&[pers(1, 0, &bits, MAX_RUNS)]).is_ok());
+        assert!(matches!(
+            validate(&[pers(1, 0, &bits, MAX_RUNS + 1)]),
+            Err(Error::Limit(_))
+        ));
+        let none = vec![0u8; (MAX_NSYSCALLS / 8) as usize];
+        let full = pers(1, 0, &none, MAX_NSYSCALLS);
+        assert!(validate(&[full, pers(2, 0, &none, MAX_NSYSCALLS)]).is_ok());
+        assert!(matches!(
+            validate(&[full, pers(2, 0, &none, MAX_NSYSCALLS), pers(3, 0, &none, 1)]),
+            Err(Error::Limit(_))
+        ));
     }
 
     #[test]

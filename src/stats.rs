@@ -14,9 +14,10 @@ pub struct PersonalityStats {
     /// Mean and maximum instructions executed over those numbers (0 when none).
     pub mean_executed: f64,
     pub max_executed: u32,
-    /// Whether the kernel's action cache proves every one of them allowed.
-    /// Never true for a flagged personality (x32): the kernel caches only
-    /// the native and compat tables.
+    /// Whether the kernel's action cache proves every one of them allowed
+    /// (vacuously true when there are none). Never true for a flagged
+    /// personality (x32): the kernel caches only the native and compat
+    /// tables.
     pub cacheable: bool,
 }
 
@@ -34,14 +35,17 @@ impl Stats {
         prog: &[Insn],
         strategy: Strategy,
         pers: &[Personality],
-        opts: &Options,
+        _opts: &Options,
     ) -> Stats {
         let plain = Plain::new(prog);
         let personalities: Vec<PersonalityStats> = pers
             .iter()
             .map(|p| {
                 let (mut allowed, mut total, mut max) = (0u32, 0u64, 0u32);
-                let mut cacheable = p.nr_flag == 0 && opts.allowed_action == SECCOMP_RET_ALLOW;
+                // Over no allowed syscall it holds vacuously, whatever the
+                // actions; otherwise a number is cached only when the program
+                // constantly returns SECCOMP_RET_ALLOW for it.
+                let mut cacheable = p.nr_flag == 0;
                 for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
                     let nr = p.nr_flag | i;
                     let (r, cached) = match plain {

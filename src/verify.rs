@@ -32,55 +32,115 @@ use crate::bpf::*;
 use crate::emulate;
 use crate::set::Decisions;
 
-/// An upper bound on the intervals a set may hold before the proof gives up
-/// (bit tests on wide ranges fragment sets).
+/// An upper bound on the pieces a set may hold before the proof gives up.
+/// Only a bit test with bits above the low five (which no strategy emits)
+/// can fragment a set; comparisons add at most one piece each.
 const MAX_PIECES: usize = 1 << 16;
 
-/// Sorted, disjoint, non-adjacent inclusive intervals.
+/// Residues modulo 32 as a bit mask: bit `r` stands for the numbers `x`
+/// with `x % 32 == r`.
+type Residues = u32;
+
+/// Every residue.
+const ALL: Residues = u32::MAX;
+
+/// The residues of the numbers `lo..=hi`.
+fn residues_of(lo: u32, hi: u32) -> Residues {
+    if hi - lo >= 31 {
+        return ALL;
+    }
+    let (a, b) = (lo & 31, hi & 31);
+    let upto = |r: u32| if r == 31 { ALL } else { (1u32 << (r + 1)) - 1 };
+    if a <= b {
+        upto(b) & !(upto(a) >> 1)
+    } else {
+        upto(b) | !(upto(a) >> 1)
+    }
+}
+
+/// The residues `r` with `r & k != 0`, for a `k` below 32.
+fn residues_where(pred: impl Fn(u32) -> bool) -> Residues {
+    (0..32).filter(|&r| pred(r)).fold(0, |m, r| m | 1 << r)
+}
+
+/// A set of numbers: sorted, disjoint pieces `(lo, hi, res)`, each the
+/// numbers of `lo..=hi` whose residue modulo 32 is in `res` (never empty,
+/// `res` holding only residues that occur in the range). Tests of the low
+/// five bits of a number, which is all the bit-level strategies do, split
+/// the residues and leave the ranges whole: a `jset #1` over a million
+/// numbers is two pieces, not a million.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Set(Vec<(u32, u32)>);
+struct Set(Vec<(u32, u32, Residues)>);
 
 impl Set {
     fn all() -> Set {
-        Set(vec![(0, u32::MAX)])
+        Set(vec![(0, u32::MAX, ALL)])
     }
 
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    fn push(&mut self, lo: u32, hi: u32) {
+    /// Appends a piece above every piece held, dropping it if empty and
+    /// joining it to the last one when they touch with the same residues.
+    fn push(&mut self, lo: u32, hi: u32, res: Residues) {
+        let res = res & residues_of(lo, hi);
+        if res == 0 {
+            return;
+        }
         match self.0.last_mut() {
-            Some(last) if last.1.checked_add(1) == Some(lo) => last.1 = hi,
-            _ => self.0.push((lo, hi)),
+            Some(last) if last.1.checked_add(1) == Some(lo) && last.2 == res => last.1 = hi,
+            _ => self.0.push((lo, hi, res)),
         }
     }
 
     /// Number of values, as u64 since the full set has 2^32.
     fn count(&self) -> u64 {
-        self.0.iter().map(|&(lo, hi)| (hi - lo) as u64 + 1).sum()
+        // Numbers below `n` with residue `r`.
+        let below = |n: u64, r: u64| if n <= r { 0 } else { (n - r - 1) / 32 + 1 };
+        self.0
+            .iter()
+            .map(|&(lo, hi, res)| {
+                if res == ALL {
+                    return (hi - lo) as u64 + 1;
+                }
+                (0..32u64)
+                    .filter(|&r| res & (1 << r) != 0)
+                    .map(|r| below(hi as u64 + 1, r) - below(lo as u64, r))
+                    .sum()
+            })
+            .sum()
     }
 
     fn contains(&self, v: u32) -> bool {
-        let i = self.0.partition_point(|&(_, hi)| hi < v);
-        i < self.0.len() && self.0[i].0 <= v
+        let i = self.0.partition_point(|&(_, hi, _)| hi < v);
+        i < self.0.len() && self.0[i].0 <= v && self.0[i].2 & (1 << (v & 31)) != 0
+    }
+
+    /// The members in ascending order.
+    fn members(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0
+            .iter()
+            .flat_map(|&(lo, hi, res)| (lo..=hi).filter(move |x| res & (1 << (x & 31)) != 0))
     }
 
     /// Splits into (values where the jump is taken, values where it is not).
     fn split(&self, code: u16, k: u32) -> Result<(Set, Set), String> {
         let (mut yes, mut no) = (Set(Vec::new()), Set(Vec::new()));
-        for &(lo, hi) in &self.0 {
+        // The residues a `jset` on the low five bits of `k` takes.
+        let low = residues_where(|r| r & k != 0);
+        for &(lo, hi, res) in &self.0 {
             match op(code) {
                 BPF_JEQ => {
                     if k < lo || k > hi {
-                        no.push(lo, hi);
+                        no.push(lo, hi, res);
                     } else {
                         if k > lo {
-                            no.push(lo, k - 1);
+                            no.push(lo, k - 1, res);
                         }
-                        yes.push(k, k);
+                        yes.push(k, k, res);
                         if k < hi {
-                            no.push(k + 1, hi);
+                            no.push(k + 1, hi, res);
                         }
                     }
                 }
@@ -92,15 +152,27 @@ impl Set {
                         k.checked_add(1)
                     };
                     match t {
-                        Some(t) if t <= lo => yes.push(lo, hi),
+                        Some(t) if t <= lo => yes.push(lo, hi, res),
                         Some(t) if t <= hi => {
-                            no.push(lo, t - 1);
-                            yes.push(t, hi);
+                            no.push(lo, t - 1, res);
+                            yes.push(t, hi, res);
                         }
-                        _ => no.push(lo, hi),
+                        _ => no.push(lo, hi, res),
                     }
                 }
-                _ => split_bits(lo, hi, k, &mut yes, &mut no)?,
+                _ if k & !31 == 0 => {
+                    yes.push(lo, hi, res & low);
+                    no.push(lo, hi, res & !low);
+                }
+                _ => split_bits(lo, hi, k & !31, |a, b, high| {
+                    if high {
+                        yes.push(a, b, res);
+                    } else {
+                        yes.push(a, b, res & low);
+                        no.push(a, b, res & !low);
+                    }
+                    yes.0.len() + no.0.len() <= MAX_PIECES
+                })?,
             }
             if yes.0.len() + no.0.len() > MAX_PIECES {
                 return Err(format!(
@@ -110,12 +182,63 @@ impl Set {
         }
         Ok((yes, no))
     }
+
+    /// The union of sets that hold no common member (inputs reaching one
+    /// instruction by different paths): pieces may overlap with disjoint
+    /// residues, so overlaps are cut where any piece starts or ends.
+    fn union(mut pieces: Vec<(u32, u32, Residues)>) -> Set {
+        pieces.sort_unstable();
+        let disjoint = pieces.windows(2).all(|w| w[0].1 < w[1].0);
+        let mut out = Set(Vec::with_capacity(pieces.len()));
+        if disjoint {
+            for (lo, hi, res) in pieces {
+                out.push(lo, hi, res);
+            }
+            return out;
+        }
+        // Sweep over the points where a piece starts or ends, holding how
+        // many open pieces carry each residue.
+        let mut events: Vec<(u64, bool, Residues)> = Vec::with_capacity(2 * pieces.len());
+        for &(lo, hi, res) in &pieces {
+            events.push((lo as u64, true, res));
+            events.push((hi as u64 + 1, false, res));
+        }
+        events.sort_unstable_by_key(|e| e.0);
+        let mut open = [0u32; 32];
+        let mut i = 0;
+        while i < events.len() {
+            let at = events[i].0;
+            while i < events.len() && events[i].0 == at {
+                let (_, start, res) = events[i];
+                for (r, n) in open.iter_mut().enumerate() {
+                    if res & (1 << r) != 0 {
+                        if start {
+                            *n += 1
+                        } else {
+                            *n -= 1
+                        }
+                    }
+                }
+                i += 1;
+            }
+            if i < events.len() && at <= u32::MAX as u64 {
+                let res = (0..32).filter(|&r| open[r] > 0).fold(0, |m, r| m | 1 << r);
+                out.push(at as u32, (events[i].0 - 1) as u32, res);
+            }
+        }
+        out
+    }
 }
 
-/// `x & mask != 0` over `lo..=hi`, by aligned power-of-two blocks: on a
-/// block of size 2^j the test is constant once the mask has no bit below j
-/// or the block's fixed high bits already meet the mask.
-fn split_bits(lo: u32, hi: u32, mask: u32, yes: &mut Set, no: &mut Set) -> Result<(), String> {
+/// Cuts `lo..=hi` into aligned blocks on which `x & mask != 0` is constant
+/// (`mask` has no bit below 5, so blocks hold whole residue classes) and
+/// hands each to `f(first, last, taken)`; `f` answers false to stop.
+fn split_bits(
+    lo: u32,
+    hi: u32,
+    mask: u32,
+    mut f: impl FnMut(u32, u32, bool) -> bool,
+) -> Result<(), String> {
     let mut budget = 64 * MAX_PIECES;
     let mut x = lo as u64;
     let end = hi as u64 + 1;
@@ -142,10 +265,10 @@ fn split_bits(lo: u32, hi: u32, mask: u32, yes: &mut Set, no: &mut Set) -> Resul
             }
         }
         let (a, b) = (x as u32, (x + size - 1) as u32);
-        if a & mask != 0 {
-            yes.push(a, b)
-        } else {
-            no.push(a, b)
+        if !f(a, b, a & mask != 0) {
+            return Err(format!(
+                "bit test {mask:#x} fragments the inputs beyond {MAX_PIECES} pieces"
+            ));
         }
         x += size;
     }
@@ -163,8 +286,9 @@ enum Val {
     Low(Rc<[u32]>),
 }
 
-/// Widest low-bit function followed: `nr & 255`.
-const MAX_LOW: u32 = 255;
+/// Widest low-bit function followed: `nr & 31`, a function of the residue
+/// modulo 32 (the bits strategy computes `1 << (nr & 31)`).
+const MAX_LOW: u32 = 31;
 
 fn alu(op: u16, a: u32, b: u32) -> Option<u32> {
     Some(match op {
@@ -207,43 +331,17 @@ fn alu_val(op: u16, a: &Val, b: &Val) -> Option<Val> {
     }
 }
 
-/// Splits `set` by a predicate on `table[nr & (len - 1)]`, one run of equal
-/// outcomes at a time.
-fn split_low(set: &Set, table: &[u32], pred: impl Fn(u32) -> bool) -> Result<(Set, Set), String> {
-    let len = table.len() as u64;
-    let outcome: Vec<bool> = table.iter().map(|&v| pred(v)).collect();
+/// Splits `set` by a predicate on `table[nr & (len - 1)]`, a function of
+/// the residue modulo 32: the residues split, the ranges stay whole.
+fn split_low(set: &Set, table: &[u32], pred: impl Fn(u32) -> bool) -> (Set, Set) {
+    let len = table.len() as u32;
+    let taken = residues_where(|r| pred(table[(r % len) as usize]));
     let (mut yes, mut no) = (Set(Vec::new()), Set(Vec::new()));
-    if outcome.iter().all(|&o| o == outcome[0]) {
-        let whole = set.clone();
-        return Ok(if outcome[0] {
-            (whole, no)
-        } else {
-            (yes, whole)
-        });
+    for &(lo, hi, res) in &set.0 {
+        yes.push(lo, hi, res & taken);
+        no.push(lo, hi, res & !taken);
     }
-    for &(lo, hi) in &set.0 {
-        let mut x = lo as u64;
-        while x <= hi as u64 {
-            let r = (x % len) as usize;
-            let mut end = r + 1;
-            while (end as u64) < len && outcome[end] == outcome[r] {
-                end += 1;
-            }
-            let last = (x + (end - r) as u64 - 1).min(hi as u64);
-            if outcome[r] {
-                yes.push(x as u32, last as u32);
-            } else {
-                no.push(x as u32, last as u32);
-            }
-            x = last + 1;
-            if yes.0.len() + no.0.len() > MAX_PIECES {
-                return Err(format!(
-                    "a test on the low bits of nr fragments the inputs beyond {MAX_PIECES} pieces"
-                ));
-            }
-        }
-    }
-    Ok((yes, no))
+    (yes, no)
 }
 
 #[derive(Clone, Debug)]
@@ -356,7 +454,7 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                             (with_nr(&r, yes), Rect { nr: no, ..r })
                         }
                         Val::Low(table) => {
-                            let (yes, no) = split_low(&r.nr, table, |v| emulate_cmp(code, v, k))?;
+                            let (yes, no) = split_low(&r.nr, table, |v| emulate_cmp(code, v, k));
                             (with_nr(&r, yes), Rect { nr: no, ..r })
                         }
                     };
@@ -401,7 +499,7 @@ fn merge(rects: Vec<Rect>) -> Vec<Rect> {
     // Group first, then sort each group's pieces once: merging pairwise
     // would be quadratic at a return that hundreds of paths reach.
     let mut out: Vec<Rect> = Vec::with_capacity(rects.len());
-    let mut pieces: Vec<Vec<(u32, u32)>> = Vec::new();
+    let mut pieces: Vec<Vec<(u32, u32, Residues)>> = Vec::new();
     for r in rects {
         match out
             .iter()
@@ -414,16 +512,8 @@ fn merge(rects: Vec<Rect>) -> Vec<Rect> {
             }
         }
     }
-    for (o, mut p) in out.iter_mut().zip(pieces) {
-        p.sort_unstable();
-        let mut set = Set(Vec::with_capacity(p.len()));
-        for (lo, hi) in p {
-            match set.0.last_mut() {
-                Some(last) if (lo as u64) <= last.1 as u64 + 1 => last.1 = last.1.max(hi),
-                _ => set.0.push((lo, hi)),
-            }
-        }
-        o.nr = set;
+    for (o, p) in out.iter_mut().zip(pieces) {
+        o.nr = Set::union(p);
     }
     out
 }
@@ -436,17 +526,20 @@ fn check_ret(r: &Rect, k: u32, d: &Decisions) -> Result<(), String> {
             continue;
         }
         listed += 1;
-        for &(lo, hi) in &r.nr.0 {
+        for &(lo, hi, res) in &r.nr.0 {
             let mut i = a.index_of(lo);
             loop {
                 let iv = a.intervals[i];
                 if iv.action != k {
-                    return Err(format!(
-                        "returns {k:#x} for arch {:#x} nr {} but {:#x} is specified",
-                        a.arch,
-                        iv.lo.max(lo),
-                        iv.action
-                    ));
+                    // The first member of the piece in this interval.
+                    let (from, to) = (iv.lo.max(lo), iv.hi.min(hi));
+                    let member = (from..=to).take(32).find(|x| res & (1 << (x & 31)) != 0);
+                    if let Some(nr) = member {
+                        return Err(format!(
+                            "returns {k:#x} for arch {:#x} nr {nr} but {:#x} is specified",
+                            a.arch, iv.action
+                        ));
+                    }
                 }
                 if iv.hi >= hi {
                     break;
@@ -456,12 +549,7 @@ fn check_ret(r: &Rect, k: u32, d: &Decisions) -> Result<(), String> {
         }
     }
     if r.arch.count() > listed && d.other_arch != k {
-        let arch = r
-            .arch
-            .0
-            .iter()
-            .flat_map(|&(lo, hi)| lo..=hi)
-            .find(|x| d.arch(*x).is_none());
+        let arch = r.arch.members().find(|x| d.arch(*x).is_none());
         return Err(format!(
             "returns {k:#x} for unlisted arch {:#x} but {:#x} is specified",
             arch.unwrap_or_default(),
@@ -572,14 +660,61 @@ mod tests {
             (5, 77, 0x11),
             (0, u32::MAX, 0x8000_0000),
             (3, 3, 1),
+            (0, 1 << 20, 1),
+            (7, 70_001, 0x30),
         ] {
-            let (mut yes, mut no) = (Set(vec![]), Set(vec![]));
-            split_bits(lo, hi, mask, &mut yes, &mut no).unwrap();
+            let set = Set(vec![(lo, hi, residues_of(lo, hi))]);
+            let (yes, no) = set.split(BPF_JMP | BPF_JSET | BPF_K, mask).unwrap();
             assert_eq!(yes.count() + no.count(), (hi - lo) as u64 + 1);
+            // The low five bits split residues, not ranges.
+            if mask < 32 {
+                assert!(yes.0.len() + no.0.len() <= 4, "{mask:#x}");
+            }
             for x in (lo..=hi).step_by(((hi - lo) / 1000).max(1) as usize) {
                 assert_eq!(yes.contains(x), x & mask != 0);
                 assert_eq!(no.contains(x), x & mask == 0);
             }
+        }
+    }
+
+    #[test]
+    fn residue_sets_count_join_and_list_exactly() {
+        // Pieces over small ranges: compare with the plain sets of members.
+        let mut x = 0x1234_5678u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for _ in 0..300 {
+            let mut pieces = Vec::new();
+            let mut want = std::collections::BTreeSet::new();
+            for _ in 0..next() % 6 {
+                let lo = next() % 300;
+                let hi = lo + next() % 80;
+                let res = next() & next();
+                // Members disjoint from the ones held, as the union requires.
+                let res = (lo..=hi)
+                    .filter(|v| res & (1 << (v & 31)) != 0 && !want.contains(v))
+                    .fold(0u32, |m, v| m | 1 << (v & 31));
+                let mut piece = Set(Vec::new());
+                piece.push(lo, hi, res);
+                let members: Vec<u32> = piece.members().collect();
+                if members.iter().any(|v| want.contains(v)) {
+                    continue;
+                }
+                want.extend(members);
+                pieces.extend(piece.0);
+            }
+            let set = Set::union(pieces);
+            let got: Vec<u32> = set.members().collect();
+            assert_eq!(got, want.iter().copied().collect::<Vec<_>>());
+            assert_eq!(set.count(), want.len() as u64);
+            for v in 0..400 {
+                assert_eq!(set.contains(v), want.contains(&v), "{v}");
+            }
+            assert!(set.0.windows(2).all(|w| w[0].1 < w[1].0));
         }
     }
 }

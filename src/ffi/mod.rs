@@ -20,7 +20,9 @@ use crate::bpf::Insn;
 use crate::compile::{compile_weighted, Program};
 use crate::error::status::*;
 use crate::error::{describe, Error, Result};
-use crate::spec::{Objective, Options, Personality, Strategy, MAX_NSYSCALLS};
+use crate::spec::{
+    Objective, Options, Personality, Strategy, MAX_NSYSCALLS, MAX_RUNS, MAX_TOTAL_NSYSCALLS,
+};
 use crate::{disasm, emulate};
 
 // The core's instruction type is passed to and from C as `struct sock_filter`.
@@ -55,6 +57,18 @@ pub const TRACEFILTER_MAX_PERSONALITIES: u32 = 64;
 /// Largest `nsyscalls` accepted.
 pub const TRACEFILTER_MAX_NSYSCALLS: u32 = 1 << 20;
 const _: () = assert!(TRACEFILTER_MAX_NSYSCALLS == MAX_NSYSCALLS);
+/// Most numbers over all personalities of one call (the sum of their
+/// `nsyscalls`): one table with ARM's private syscalls (0x0f0000+) beside
+/// a few ordinary ones. Above it: TRACEFILTER_E_LIMIT.
+pub const TRACEFILTER_MAX_TOTAL_NSYSCALLS: u32 = 1 << 21;
+const _: () = assert!(TRACEFILTER_MAX_TOTAL_NSYSCALLS == MAX_TOTAL_NSYSCALLS);
+/// Most runs over all personalities of one call, a run being a maximal
+/// range of consecutive numbers of one personality that are all traced or
+/// all untraced (a table of n numbers has at most n; real tables have a few
+/// thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
+/// fits in 48 MiB of address space and takes well under a second.
+pub const TRACEFILTER_MAX_RUNS: u32 = 1 << 18;
+const _: () = assert!(TRACEFILTER_MAX_RUNS == MAX_RUNS);
 
 /// Let the objective choose among every strategy that applies.
 pub const TRACEFILTER_STRATEGY_AUTO: u32 = 0;
@@ -150,8 +164,12 @@ pub struct tracefilter_personality_stats {
     pub max_executed: u32,
     /// Mean instructions executed over them (0 when there are none).
     pub mean_executed: f64,
-    /// 1 when the kernel's action cache proves every one of them allowed
-    /// (never for a personality with an nr_flag, such as x32).
+    /// 1 when the kernel's action cache proves every one of them allowed;
+    /// 1 as well when there are none (vacuously, whatever the actions); never
+    /// for a personality with an nr_flag, such as x32. Seen from the
+    /// program alone: on x86_64 the kernel also skips the filter for
+    /// uretprobe (335) and uprobe (336) whatever it says (see
+    /// tracefilter_cacheable).
     pub cacheable: u32,
 }
 
@@ -334,12 +352,25 @@ pub unsafe extern "C" fn tracefilter_compile(
                     p.nsyscalls
                 )));
             }
+        }
+        // The total before any copy: nothing the input sizes is allocated
+        // for a spec past it.
+        let total: u64 = list.iter().map(|p| p.nsyscalls as u64).sum();
+        if total > MAX_TOTAL_NSYSCALLS as u64 {
+            return Err(Error::Limit(format!(
+                "{total} numbers in all exceed {MAX_TOTAL_NSYSCALLS}"
+            )));
+        }
+        for p in list {
             let bytes = p.nsyscalls.div_ceil(8) as usize;
             let traced = unsafe { ptr::slice(p.traced, bytes, "traced") }?;
+            let mut copy = Vec::new();
+            copy.try_reserve_exact(bytes).map_err(|_| Error::NoMemory)?;
+            copy.extend_from_slice(traced);
             owned.push(OwnedPersonality {
                 audit_arch: p.audit_arch,
                 nr_flag: p.nr_flag,
-                traced: traced.to_vec(),
+                traced: copy,
                 nsyscalls: p.nsyscalls,
             });
         }
@@ -472,6 +503,18 @@ pub unsafe extern "C" fn tracefilter_evaluate(
 /// Like tracefilter_evaluate, and tells whether the kernel's action cache
 /// (Linux 5.11+) proves `nr` of `arch` allowed, so that it never runs the
 /// filter for it. `*cacheable` is 1 or 0.
+///
+/// Both functions answer for the program alone. The kernel makes an
+/// exception on x86_64: seccomp_is_const_allow() in kernel/seccomp.c
+/// (seccomp_uprobe_exception()) reports uretprobe (335; the syscall exists
+/// since Linux 6.11, the exception since commit cf6cb56ef244, 6.14, also in
+/// 6.12/6.13 stable) and uprobe (336; syscall and exception, commit
+/// 89d1d8434d24, since 6.18) of AUDIT_ARCH_X86_64 as always allowed
+/// before looking at the filter, so the action cache lets them through and
+/// no filter ever runs for them. Traced or not, they never give a seccomp
+/// stop; a tracer sees them only in ptrace mode. They are meant for the
+/// kernel's own uprobe trampolines (arch/x86/kernel/uprobes.c): called from
+/// anywhere else, uretprobe raises SIGILL and uprobe fails (ENXIO on 6.18).
 #[no_mangle]
 pub unsafe extern "C" fn tracefilter_cacheable(
     prog: *const sock_fprog,

@@ -50,8 +50,9 @@ pub unsafe extern "C" fn tracefilter_personality_lookup(
 
 /// The number of syscall `name` in a personality's table, without the
 /// nr_flag (the bit index in `tracefilter_personality.traced`).
-/// TRACEFILTER_E_UNKNOWN_NAME when the table has no such name,
-/// TRACEFILTER_E_INVALID for a personality without a name table.
+/// TRACEFILTER_E_UNKNOWN_NAME when the table has no such name (any name
+/// that is not UTF-8), TRACEFILTER_E_INVALID for a personality without a
+/// name table.
 #[no_mangle]
 pub unsafe extern "C" fn tracefilter_syscall_number(
     audit_arch: u32,
@@ -60,11 +61,13 @@ pub unsafe extern "C" fn tracefilter_syscall_number(
     nr: *mut u32,
 ) -> c_int {
     guard!(status, {
-        let name = unsafe { c_str(name, "name")? };
+        let name = unsafe { CStr::from_ptr(ptr::get(name, "name")?) };
         let out = unsafe { ptr::get_mut(nr, "nr")? };
-        *out = table(audit_arch, nr_flag)?
-            .number(name)
-            .ok_or_else(|| Error::UnknownName(name.to_owned()))?;
+        let table = table(audit_arch, nr_flag)?;
+        // A name that is not UTF-8 is in no table.
+        let unknown = || Error::UnknownName(name.to_string_lossy().into_owned());
+        let name = name.to_str().map_err(|_| unknown())?;
+        *out = table.number(name).ok_or_else(unknown)?;
         Ok(())
     })
 }
