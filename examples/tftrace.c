@@ -512,12 +512,19 @@ static void format_ret(const struct syscall *s, char *buf, size_t size)
 {
 	int64_t v = s->rval;
 
-	if (s->is_error && -v >= ERESTARTSYS && -v <= ERESTART_RESTARTBLOCK) {
-		static const char *const names[] = { "ERESTARTSYS", "ERESTARTNOINTR",
-						     "ERESTARTNOHAND", "ENOIOCTLCMD",
-						     "ERESTART_RESTARTBLOCK" };
+	/* strace's words; 515 (ENOIOCTLCMD) is not a restart. */
+	static const char *const restart[][2] = {
+		{ "ERESTARTSYS", "To be restarted if SA_RESTART is set" },
+		{ "ERESTARTNOINTR", "To be restarted" },
+		{ "ERESTARTNOHAND", "To be restarted if no handler" },
+		{ NULL, NULL },
+		{ "ERESTART_RESTARTBLOCK", "Interrupted by signal" },
+	};
 
-		snprintf(buf, size, "? %s (To be restarted)", names[-v - ERESTARTSYS]);
+	if (s->is_error && -v >= ERESTARTSYS && -v <= ERESTART_RESTARTBLOCK &&
+	    restart[-v - ERESTARTSYS][0]) {
+		snprintf(buf, size, "? %s (%s)", restart[-v - ERESTARTSYS][0],
+			 restart[-v - ERESTARTSYS][1]);
 	} else if (s->is_error) {
 		const char *name = strerrorname_np((int)-v);
 

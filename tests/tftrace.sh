@@ -21,9 +21,10 @@ if ! $T "$TFTRACE" --no-seccomp -e trace=getpid -- true >/dev/null 2>"$TMP/err";
 fi
 pass "tftrace runs and may ptrace"
 
-# "name = ret" per syscall line of strace or tftrace output, pids dropped.
+# "name = ret" per syscall line of strace or tftrace output (strace pads
+# short lines before " = "), pids dropped.
 calls() {
-	sed -n 's/^\(\[pid  *[0-9]*\] \)\{0,1\}\([a-z0-9_]*\)(.*) = \(.*\)$/\2 = \3/p' "$1"
+	sed -n 's/^\(\[pid  *[0-9]*\] \)\{0,1\}\([a-z0-9_]*\)(.*) *= \(.*\)$/\2 = \3/p' "$1"
 }
 # "name "first path" = ret": what a user reads in a decoded line.
 decoded() {
@@ -118,6 +119,45 @@ if have strace; then
 	check "no [pid N] without -f" sh -c "[ -s '$TMP/one' ] && ! grep -q '^\[pid' '$TMP/one'"
 else
 	skip "strace not installed: no reference to compare with"
+fi
+
+echo "tftrace vs strace: syscalls interrupted by a signal (= ? ERESTART...)"
+if ! have strace; then
+	skip "strace not installed: no reference to compare with"
+elif cc -O2 -o "$TMP/restart" -x c - 2>"$TMP/err" <<'EOC'; then
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+static int fds[2];
+static void wake(int sig)
+{
+	(void)sig;
+	if (write(fds[1], "x", 1) != 1)
+		_exit(1);
+}
+int main(void)
+{
+	struct sigaction sa = { .sa_handler = wake, .sa_flags = SA_RESTART };
+	struct timespec ts = { 5, 0 };
+	char c;
+	if (pipe(fds) || sigaction(SIGALRM, &sa, 0))
+		return 1;
+	ualarm(100000, 0);
+	if (read(fds[0], &c, 1) != 1) /* ERESTARTSYS, restarted */
+		return 1;
+	ualarm(100000, 0);
+	pause(); /* ERESTARTNOHAND */
+	ualarm(100000, 0);
+	return nanosleep(&ts, 0) == 0; /* ERESTART_RESTARTBLOCK */
+}
+EOC
+	$T strace -o "$TMP/sr" -e trace=read,pause,nanosleep,clock_nanosleep -- "$TMP/restart"
+	$T "$TFTRACE" -o "$TMP/rs" -e trace=read,pause,nanosleep,clock_nanosleep -- "$TMP/restart" 2>/dev/null
+	calls "$TMP/sr" | grep ' = ? ERESTART' >"$TMP/sr.calls"
+	calls "$TMP/rs" | grep ' = ? ERESTART' >"$TMP/rs.calls"
+	same "$TMP/sr.calls" "$TMP/rs.calls" "as strace prints them: $(tr '\n' ';' <"$TMP/sr.calls")"
+else
+	fail "cannot compile the restart program: $(head -n 3 "$TMP/err")"
 fi
 
 echo "tftrace: an i386 tracee, with the registers too"
