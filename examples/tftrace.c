@@ -4,7 +4,8 @@
  *   tftrace [-f] [-o FILE] [--no-seccomp] -e trace=SET -- CMD [ARGS...]
  *
  * SET is strace's: syscall names or numbers separated by commas, `all`,
- * `none`, and a leading `!` for every syscall but those. strace's classes
+ * `none`, and a leading `!` for every syscall but those; a later -e trace=
+ * replaces an earlier one, as in strace. strace's classes
  * (%file, %process, ...), regular expressions and other qualifiers
  * (abbrev=, signal=, ...) are not supported: tftrace says so and exits 2.
  *
@@ -191,10 +192,11 @@ static int parse_expr(const char *expr)
 		fprintf(stderr, "tftrace: -e %s: only -e trace=SET is supported\n", expr);
 		return -1;
 	}
-	if (*set == '!') {
-		negate = 1;
-		set++;
-	}
+	for (; *set == '!'; set++)
+		negate = !negate;
+	/* As in strace, each -e trace= replaces the set before it. */
+	for (size_t i = 0; i < NPERS; i++)
+		memset(pers[i].bits, 0, (pers[i].p.nsyscalls + 7) / 8);
 	list = strdup(set);
 	if (!list) {
 		perror("tftrace");

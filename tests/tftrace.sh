@@ -306,6 +306,15 @@ $T "$TFTRACE" -o "$TMP/not" -e 'trace=!openat' -- cat /etc/hostname >/dev/null 2
 st=$?
 check "-e trace=!openat: exit $st, no openat, execve and read traced" \
 	sh -c "[ $st -eq 0 ] && ! grep -q '^openat(' '$TMP/not' && grep -q '^execve(' '$TMP/not' && grep -q '^read(' '$TMP/not'"
+# strace: each -e trace= replaces the set before it.
+$T "$TFTRACE" -o "$TMP/two" -e trace=openat -e 'trace=!close' -- cat /etc/hostname >/dev/null 2>&1
+st=$?
+check "-e trace=openat -e 'trace=!close': exit $st, the last one counts: openat and read traced, close not" \
+	sh -c "[ $st -eq 0 ] && grep -q '^openat(' '$TMP/two' && grep -q '^read(' '$TMP/two' && ! grep -q '^close(' '$TMP/two'"
+$T "$TFTRACE" -o "$TMP/two" -e trace=openat -e trace=close -- cat /etc/hostname >/dev/null 2>&1
+st=$?
+check "-e trace=openat -e trace=close: exit $st, close traced, openat not" \
+	sh -c "[ $st -eq 0 ] && grep -q '^close(' '$TMP/two' && ! grep -q '^openat(' '$TMP/two'"
 if [ "$(uname -m)" = x86_64 ]; then
 	$T "$TFTRACE" -o "$TMP/num" -e trace=257 -- cat /etc/hostname >/dev/null 2>&1
 	st=$?
