@@ -628,7 +628,8 @@ static char *find_program(const char *cmd)
 
 		if (!full)
 			return NULL;
-		sprintf(full, "%.*s/%s", (int)dlen, dlen ? path : ".", cmd);
+		/* An empty element is the current directory. */
+		sprintf(full, "%.*s/%s", dlen ? (int)dlen : 1, dlen ? path : ".", cmd);
 		if (!stat(full, &sb) && S_ISREG(sb.st_mode) && !access(full, X_OK))
 			return full;
 		free(full);

@@ -277,6 +277,13 @@ for prog in /nonexistent/program no_such_program_anywhere; do
 		sh -c "[ $st -eq 1 ] && [ \$(wc -l <'$TMP/err') -eq 1 ] && grep -q \"^tftrace: Can't stat '$prog': No such file or directory\$\" '$TMP/err'"
 done
 
+mkdir "$TMP/bin" && printf '#!/bin/sh\nexit 6\n' >"$TMP/bin/tfprog" && chmod +x "$TMP/bin/tfprog"
+case $TFTRACE in /*) abs=$TFTRACE ;; *) abs=$(pwd)/$TFTRACE ;; esac
+(cd "$TMP/bin" && $T env PATH=:/usr/bin:/bin "$abs" -e trace=none -- tfprog >/dev/null 2>"$TMP/err")
+st=$?
+check "an empty \$PATH element is the current directory, as for execvp and strace: exit 6 (got $st) $(grep -v 'seccomp filter active' "$TMP/err")" \
+	[ "$st" -eq 6 ]
+
 echo "tftrace: -e expressions and usage errors"
 # expect_usage DESCRIPTION PATTERN ARGS...: exit 2 and PATTERN in the one-line message.
 expect_usage() {
