@@ -759,13 +759,19 @@ static int probe(void)
 	return 1;
 }
 
-/* A tracee exited or was killed: its last words, and the tracer's. */
-static void task_exit(struct task *t, int status)
+/* The syscall a tracee was in when it vanished (exit, or another thread's execve). */
+static void print_unfinished(const struct task *t)
 {
 	if (t->entry) {
 		print_prefix(t->pid);
 		fprintf(out, "%s) = ?\n", t->entry);
 	}
+}
+
+/* A tracee exited or was killed: its last words, and the tracer's. */
+static void task_exit(struct task *t, int status)
+{
+	print_unfinished(t);
 	if (follow || t->pid == main_pid) {
 		print_prefix(t->pid);
 		if (WIFSIGNALED(status))
@@ -960,6 +966,7 @@ int main(int argc, char **argv)
 				struct task *f = task_find((pid_t)former);
 
 				if (f) {
+					print_unfinished(t);
 					free(t->entry);
 					*t = *f;
 					t->pid = pid;

@@ -359,6 +359,50 @@ EOC
 			sed -n 's/^\[pid \([0-9]*\)\] openat(.*) = [0-9][0-9]*$/\1/p' | sort -u | wc -l)
 		check "-f: the thread's openat succeeds (exit $st) and is printed from a second tid ($pids tids)" \
 			sh -c "[ $st -eq 0 ] && [ $pids -eq 2 ]"
+		# A thread execs while the leader sleeps in pause(): the leader's call
+		# ends unfinished, as strace prints it.
+		cat >"$TMP/thexec.c" <<'EOC'
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+static void *run(void *arg)
+{
+	char path[64], buf[512], *p;
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)getpid());
+	for (int i = 0; i < 1000; i++) { /* until the leader sleeps in pause() */
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		if ((p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'S')
+			break;
+		usleep(10000);
+	}
+	execl("/bin/sh", "sh", "-c", "exit 4", (char *)0);
+	return 0;
+}
+int main(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, 0, run, 0))
+		return 2;
+	for (;;)
+		pause();
+}
+EOC
+		if cc -O2 -pthread -o "$TMP/thexec" "$TMP/thexec.c"; then
+			for m in "" --no-seccomp; do
+				$T "$TFTRACE" $m -f -o "$TMP/thx" -e trace=pause,execve -- "$TMP/thexec" 2>/dev/null
+				st=$?
+				check "${m:-seccomp mode}: a thread's execve: exit 4 (got $st), the leader's pause() printed unfinished: $(grep 'pause(' "$TMP/thx")" \
+					sh -c "[ $st -eq 4 ] && grep -q '^\[pid [0-9]*\] pause(.*) = ?\$' '$TMP/thx'"
+			done
+		else
+			fail "cannot compile the thread exec program"
+		fi
 		$T "$TFTRACE" -o "$TMP/th1" -e trace=openat -- "$TMP/thread" 2>/dev/null
 		st=$?
 		n=$(grep -c '^openat' "$TMP/th1")
