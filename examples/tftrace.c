@@ -275,7 +275,9 @@ static int read_regs(pid_t pid, struct syscall *s)
 		s->arch = AUDIT_ARCH_I386;
 		s->nr = r->orig_eax;
 		memcpy(s->args, args, sizeof(args));
-		s->rval = (int32_t)r->eax;
+		/* As PTRACE_GET_SYSCALL_INFO: an error sign-extended, a value not. */
+		s->is_error = (int32_t)r->eax < 0 && (int32_t)r->eax >= -4095;
+		s->rval = s->is_error ? (int32_t)r->eax : (int64_t)r->eax;
 	} else {
 		const struct user_regs_struct *r = &u.r64;
 		uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
@@ -284,8 +286,8 @@ static int read_regs(pid_t pid, struct syscall *s)
 		s->nr = (uint32_t)r->orig_rax;
 		memcpy(s->args, args, sizeof(args));
 		s->rval = (int64_t)r->rax;
+		s->is_error = s->rval < 0 && s->rval >= -4095;
 	}
-	s->is_error = s->rval < 0 && s->rval >= -4095;
 	return 0;
 }
 #else
@@ -534,7 +536,7 @@ static void format_ret(const struct syscall *s, char *buf, size_t size)
 			snprintf(buf, size, "-1 %s (%s)", name, strerror((int)-v));
 		else
 			snprintf(buf, size, "-1 errno %lld", (long long)-v);
-	} else if (v >= -0x80000000LL && v <= 0xffffffffLL) {
+	} else if (v >= -0x80000000LL && v <= 0x7fffffffLL) { /* else an address */
 		snprintf(buf, size, "%lld", (long long)v);
 	} else {
 		snprintf(buf, size, "%#llx", (unsigned long long)v);

@@ -174,7 +174,7 @@ int main(void)
 EOC
 	for v in o32 r32; do
 		[ $v = r32 ] && export TFTRACE_REGS=1
-		$T "$TFTRACE" -o "$TMP/$v" -e trace=open,openat,execve -- "$TMP/open32" >/dev/null 2>&1
+		$T "$TFTRACE" -o "$TMP/$v" -e trace=open,openat,execve,mmap2 -- "$TMP/open32" >/dev/null 2>&1
 		unset TFTRACE_REGS
 	done
 	want='"/nonexistent/32", O_RDONLY) = -1 ENOENT (No such file or directory)'
@@ -183,6 +183,11 @@ EOC
 	want='execve("/bin/true", ["true", "32"], 0x'
 	check "i386 execve decoded (4-byte argv): $(grep -F '"/bin/true"' "$TMP/o32")" grep -qF "$want" "$TMP/o32"
 	check "... and from the registers" grep -qF "$want" "$TMP/r32"
+	# The kernel sign-extends a 32-bit tracee's return value: an address above 2 GiB is no error.
+	for v in o32 r32; do
+		check "$v: mmap2 returns addresses, not negative numbers: $(grep -m 1 '^mmap2(' "$TMP/$v")" \
+			sh -c "grep -q '^mmap2(.*) = 0x' '$TMP/$v' && ! grep -q '^mmap2(.*) = -[0-9]*\$' '$TMP/$v'"
+	done
 else
 	skip "cannot build or run a 32-bit program here (gcc-multilib)"
 fi
