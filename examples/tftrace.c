@@ -30,6 +30,7 @@
  *
  * Exit status: CMD's, or 128+signal when CMD was killed by a signal;
  * 1 when CMD cannot be found or tracing failed, 2 on a usage error.
+ * SIGINT and SIGQUIT (Ctrl-C, Ctrl-\) are left to CMD.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -893,6 +894,13 @@ int main(int argc, char **argv)
 	}
 	free(path);
 	main_pid = pid;
+	/*
+	 * Ctrl-C and Ctrl-\ reach the tracee too: let it decide (it may catch
+	 * them) and report its end, as strace -o does. Dying here would make
+	 * PTRACE_O_EXITKILL SIGKILL it instead.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	if (fprog) {
 		close(report_fds[1]);
 		report_pending = 1;

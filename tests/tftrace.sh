@@ -274,6 +274,17 @@ $T "$TFTRACE" --no-seccomp -e trace=openat -- sh -c 'exit 5' >/dev/null 2>&1
 st=$?
 check "--no-seccomp: sh -c 'exit 5' -> 5 (got $st)" [ "$st" -eq 5 ]
 
+# Ctrl-C reaches the whole foreground group: the tracee decides, as under strace -o.
+if env --default-signal=INT true 2>/dev/null && have setsid; then
+	$T env --default-signal=INT setsid "$TFTRACE" -o "$TMP/int" -e trace=kill -- \
+		sh -c 'trap "echo cleanup; exit 5" INT; kill -INT 0; echo not reached' >"$TMP/out" 2>/dev/null
+	st=$?
+	check "SIGINT to tftrace and its tracee (kill -INT 0 in a new session): the tracee's trap runs, exit 5 (got $st, output '$(cat "$TMP/out")')" \
+		sh -c "[ $st -eq 5 ] && [ \"\$(cat '$TMP/out')\" = cleanup ]"
+else
+	skip "env --default-signal (coreutils 8.31) or setsid missing"
+fi
+
 echo "tftrace: a missing program is reported up front, exit 1 (as strace does)"
 for prog in /nonexistent/program no_such_program_anywhere; do
 	$T "$TFTRACE" -e trace=openat -- $prog >"$TMP/out" 2>"$TMP/err"
