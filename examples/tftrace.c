@@ -778,8 +778,9 @@ static void task_exit(struct task *t, int status)
 	if (follow || t->pid == main_pid) {
 		print_prefix(t->pid);
 		if (WIFSIGNALED(status))
-			fprintf(out, "+++ killed by SIG%s +++\n",
-				sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+			fprintf(out, "+++ killed by SIG%s%s +++\n",
+				sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
+				WCOREDUMP(status) ? " (core dumped)" : "");
 		else
 			fprintf(out, "+++ exited with %d +++\n", WEXITSTATUS(status));
 	}

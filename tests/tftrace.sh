@@ -6,6 +6,7 @@
 # errors. Every run of a program has a timeout (60 s; 124 means it hung).
 cd "$(dirname "$0")/.." && . tests/lib/common.sh
 TFTRACE=${TFTRACE:-./build/tftrace}
+case $TFTRACE in /*) abs=$TFTRACE ;; *) abs=$(pwd)/$TFTRACE ;; esac # for runs elsewhere
 T="timeout 60" # shorter than common.sh's: every run here is a small command
 
 echo "tftrace: preconditions"
@@ -270,6 +271,14 @@ $T "$TFTRACE" -f -e trace=openat -- sh -c 'kill -SEGV $$' >/dev/null 2>"$TMP/err
 st=$?
 check "sh -c 'kill -SEGV \$\$' -> 139 (got $st)" [ "$st" -eq 139 ]
 check "... and says killed by SIGSEGV" grep -q 'killed by SIGSEGV' "$TMP/err"
+if have strace; then
+	mkdir "$TMP/core"
+	(cd "$TMP/core" && ulimit -c unlimited 2>/dev/null
+	$T strace -o "$TMP/core/s" -e trace=none -- sh -c 'kill -SEGV $$'
+	$T "$abs" -o "$TMP/core/t" -e trace=none -- sh -c 'kill -SEGV $$') >/dev/null 2>&1
+	grep '^+++' "$TMP/core/s" >"$TMP/core/s+"
+	same "$TMP/core/s+" "$TMP/core/t" "the death line as strace's (core dumps allowed): $(cat "$TMP/core/t")"
+fi
 $T "$TFTRACE" --no-seccomp -e trace=openat -- sh -c 'exit 5' >/dev/null 2>&1
 st=$?
 check "--no-seccomp: sh -c 'exit 5' -> 5 (got $st)" [ "$st" -eq 5 ]
@@ -294,7 +303,6 @@ for prog in /nonexistent/program no_such_program_anywhere; do
 done
 
 mkdir "$TMP/bin" && printf '#!/bin/sh\nexit 6\n' >"$TMP/bin/tfprog" && chmod +x "$TMP/bin/tfprog"
-case $TFTRACE in /*) abs=$TFTRACE ;; *) abs=$(pwd)/$TFTRACE ;; esac
 (cd "$TMP/bin" && $T env PATH=:/usr/bin:/bin "$abs" -e trace=none -- tfprog >/dev/null 2>"$TMP/err")
 st=$?
 check "an empty \$PATH element is the current directory, as for execvp and strace: exit 6 (got $st) $(grep -v 'seccomp filter active' "$TMP/err")" \
