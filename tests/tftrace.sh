@@ -91,6 +91,11 @@ if have strace; then
 	check "... and the errno names, e.g. $(grep -m 1 ENOENT "$TMP/td")" \
 		grep -q '= -1 ENOENT (No such file or directory)$' "$TMP/td"
 	same "$TMP/td.dec" "$TMP/tr.dec" "TFTRACE_REGS=1 (the pre-5.3 fallback, registers) decodes the same"
+	# (strace watches tftrace's own ptrace requests: the registers were read indeed.)
+	$T strace -o "$TMP/rq" -e trace=ptrace -- env TFTRACE_REGS=1 "$TFTRACE" -o /dev/null -e trace=openat -- \
+		cat /etc/hostname >/dev/null 2>&1
+	check "... read with PTRACE_GETREGSET ($(grep -c PTRACE_GETREGSET "$TMP/rq") times), never PTRACE_GET_SYSCALL_INFO" \
+		sh -c "grep -q PTRACE_GETREGSET '$TMP/rq' && ! grep -q PTRACE_GET_SYSCALL_INFO '$TMP/rq'"
 	# execve lines: path, argv and the envp count as strace prints them (the envp address aside).
 	for v in sd td tr; do
 		sed -n 's/0x[0-9a-f]* \/\*/ADDR \/*/; s/) *= /) = /; /^execve(/p' "$TMP/$v" >"$TMP/$v.exec"
