@@ -381,7 +381,8 @@ static void print_string(FILE *f, pid_t pid, uint64_t addr, size_t max)
 }
 
 /* execve's argv and envp as strace shows them: the strings (up to 32, of
- * up to 32 bytes), the count. WORD is the tracee's pointer size. */
+ * up to 32 bytes), the count; NULL, or the address if it cannot be read.
+ * WORD is the tracee's pointer size. */
 static void print_strings(FILE *f, pid_t pid, uint64_t addr, unsigned word, int count_only)
 {
 	unsigned i;
@@ -391,8 +392,13 @@ static void print_strings(FILE *f, pid_t pid, uint64_t addr, unsigned word, int 
 		uint64_t p = 0;
 
 		if (read_mem(pid, addr + (uint64_t)i * word, word == 4 ? (void *)&p32 : &p, word, 0) !=
-		    word)
+		    word) {
+			if (!i) {
+				fprintf(f, "%#llx", (unsigned long long)addr);
+				return;
+			}
 			break;
+		}
 		p = word == 4 ? p32 : p;
 		if (!p)
 			break;

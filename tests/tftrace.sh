@@ -166,6 +166,26 @@ else
 	fail "cannot compile the restart program: $(head -n 3 "$TMP/err")"
 fi
 
+echo "tftrace vs strace: execve with argv and envp it cannot read"
+if ! have strace; then
+	skip "strace not installed: no reference to compare with"
+elif cc -O2 -o "$TMP/badexec" -x c - 2>"$TMP/err" <<'EOC'; then
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+	return syscall(SYS_execve, "/bin/true", (char **)8, (char **)16) != -1;
+}
+EOC
+	$T strace -o "$TMP/sb" -e trace=execve -- "$TMP/badexec"
+	$T "$TFTRACE" -o "$TMP/tb" -e trace=execve -- "$TMP/badexec" 2>/dev/null
+	sed -n 's/) *= /) = /; /EFAULT/p' "$TMP/sb" >"$TMP/sb.lines"
+	grep EFAULT "$TMP/tb" >"$TMP/tb.lines"
+	same "$TMP/sb.lines" "$TMP/tb.lines" "their addresses, as strace prints them: $(cat "$TMP/sb.lines")"
+else
+	fail "cannot compile the execve program: $(head -n 3 "$TMP/err")"
+fi
+
 echo "tftrace: an i386 tracee, with the registers too"
 if cc -m32 -o "$TMP/open32" -x c - >/dev/null 2>&1 <<'EOC' && "$TMP/open32"; then
 #include <fcntl.h>
