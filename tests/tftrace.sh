@@ -310,7 +310,7 @@ check "--no-seccomp: sh -c 'exit 5' -> 5 (got $st)" [ "$st" -eq 5 ]
 
 # Ctrl-C reaches the whole foreground group: the tracee decides, as under strace -o.
 if env --default-signal=INT true 2>/dev/null && have setsid; then
-	$T env --default-signal=INT setsid "$TFTRACE" -o "$TMP/int" -e trace=kill -- \
+	$T env --default-signal=INT setsid -w "$TFTRACE" -o "$TMP/int" -e trace=kill -- \
 		sh -c 'trap "echo cleanup; exit 5" INT; kill -INT 0; echo not reached' >"$TMP/out" 2>/dev/null
 	st=$?
 	check "SIGINT to tftrace and its tracee (kill -INT 0 in a new session): the tracee's trap runs, exit 5 (got $st, output '$(cat "$TMP/out")')" \
