@@ -1,9 +1,11 @@
 #!/bin/sh
 # tftrace against Debian's strace: same syscalls, paths and return values
-# (errno names), with and without the filter, with PTRACE_GET_SYSCALL_INFO and
-# with the registers (the pre-5.3 fallback), over forks and threads; job
-# control (a stopped shell stays stopped until SIGCONT); exit statuses; usage
-# errors. Every run of a program has a timeout (60 s; 124 means it hung).
+# (errno names, interrupted calls), with and without the filter, with
+# PTRACE_GET_SYSCALL_INFO and with the registers (the pre-5.3 fallback), over
+# forks, threads and a thread's execve; job control (a stopped shell stays
+# stopped until SIGCONT); Ctrl-C left to the tracee; exit statuses and death
+# lines; usage errors. Every run of a program has a timeout (60 s; 124 means
+# it hung).
 cd "$(dirname "$0")/.." && . tests/lib/common.sh
 TFTRACE=${TFTRACE:-./build/tftrace}
 case $TFTRACE in /*) abs=$TFTRACE ;; *) abs=$(pwd)/$TFTRACE ;; esac # for runs elsewhere
