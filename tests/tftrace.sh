@@ -147,20 +147,25 @@ int main(void)
 {
 	struct sigaction sa = { .sa_handler = wake, .sa_flags = SA_RESTART };
 	struct timespec ts = { 5, 0 };
+	sigset_t alrm, old;
 	char c;
 	if (pipe(fds) || sigaction(SIGALRM, &sa, 0))
 		return 1;
-	ualarm(100000, 0);
+	ualarm(300000, 0); /* the calls below block before it rings */
 	if (read(fds[0], &c, 1) != 1) /* ERESTARTSYS, restarted */
 		return 1;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, &old);
 	ualarm(100000, 0);
-	pause(); /* ERESTARTNOHAND */
-	ualarm(100000, 0);
+	sigsuspend(&old); /* ERESTARTNOHAND */
+	sigprocmask(SIG_SETMASK, &old, 0);
+	ualarm(300000, 0);
 	return nanosleep(&ts, 0) == 0; /* ERESTART_RESTARTBLOCK */
 }
 EOC
-	$T strace -o "$TMP/sr" -e trace=read,pause,nanosleep,clock_nanosleep -- "$TMP/restart"
-	$T "$TFTRACE" -o "$TMP/rs" -e trace=read,pause,nanosleep,clock_nanosleep -- "$TMP/restart" 2>/dev/null
+	$T strace -o "$TMP/sr" -e trace=read,rt_sigsuspend,nanosleep,clock_nanosleep -- "$TMP/restart"
+	$T "$TFTRACE" -o "$TMP/rs" -e trace=read,rt_sigsuspend,nanosleep,clock_nanosleep -- "$TMP/restart" 2>/dev/null
 	calls "$TMP/sr" | grep ' = ? ERESTART' >"$TMP/sr.calls"
 	calls "$TMP/rs" | grep ' = ? ERESTART' >"$TMP/rs.calls"
 	same "$TMP/sr.calls" "$TMP/rs.calls" "as strace prints them: $(tr '\n' ';' <"$TMP/sr.calls")"
