@@ -4,7 +4,8 @@
  *   tftrace [-f] [-o FILE] [--no-seccomp] -e trace=SET -- CMD [ARGS...]
  *
  * SET is strace's: syscall names or numbers separated by commas, `all`,
- * `none`, and a leading `!` for every syscall but those. strace's classes
+ * `none`, and a leading `!` for every syscall but those; a later -e trace=
+ * replaces an earlier one, as in strace. strace's classes
  * (%file, %process, ...), regular expressions and other qualifiers
  * (abbrev=, signal=, ...) are not supported: tftrace says so and exits 2.
  *
@@ -29,6 +30,7 @@
  *
  * Exit status: CMD's, or 128+signal when CMD was killed by a signal;
  * 1 when CMD cannot be found or tracing failed, 2 on a usage error.
+ * SIGINT and SIGQUIT (Ctrl-C, Ctrl-\) are left to CMD.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -191,10 +193,11 @@ static int parse_expr(const char *expr)
 		fprintf(stderr, "tftrace: -e %s: only -e trace=SET is supported\n", expr);
 		return -1;
 	}
-	if (*set == '!') {
-		negate = 1;
-		set++;
-	}
+	for (; *set == '!'; set++)
+		negate = !negate;
+	/* As in strace, each -e trace= replaces the set before it. */
+	for (size_t i = 0; i < NPERS; i++)
+		memset(pers[i].bits, 0, (pers[i].p.nsyscalls + 7) / 8);
 	list = strdup(set);
 	if (!list) {
 		perror("tftrace");
@@ -273,7 +276,9 @@ static int read_regs(pid_t pid, struct syscall *s)
 		s->arch = AUDIT_ARCH_I386;
 		s->nr = r->orig_eax;
 		memcpy(s->args, args, sizeof(args));
-		s->rval = (int32_t)r->eax;
+		/* As PTRACE_GET_SYSCALL_INFO: an error sign-extended, a value not. */
+		s->is_error = (int32_t)r->eax < 0 && (int32_t)r->eax >= -4095;
+		s->rval = s->is_error ? (int32_t)r->eax : (int64_t)r->eax;
 	} else {
 		const struct user_regs_struct *r = &u.r64;
 		uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
@@ -282,8 +287,8 @@ static int read_regs(pid_t pid, struct syscall *s)
 		s->nr = (uint32_t)r->orig_rax;
 		memcpy(s->args, args, sizeof(args));
 		s->rval = (int64_t)r->rax;
+		s->is_error = s->rval < 0 && s->rval >= -4095;
 	}
-	s->is_error = s->rval < 0 && s->rval >= -4095;
 	return 0;
 }
 #else
@@ -376,7 +381,8 @@ static void print_string(FILE *f, pid_t pid, uint64_t addr, size_t max)
 }
 
 /* execve's argv and envp as strace shows them: the strings (up to 32, of
- * up to 32 bytes), the count. WORD is the tracee's pointer size. */
+ * up to 32 bytes), the count; NULL, or the address if it cannot be read.
+ * WORD is the tracee's pointer size. */
 static void print_strings(FILE *f, pid_t pid, uint64_t addr, unsigned word, int count_only)
 {
 	unsigned i;
@@ -386,8 +392,13 @@ static void print_strings(FILE *f, pid_t pid, uint64_t addr, unsigned word, int 
 		uint64_t p = 0;
 
 		if (read_mem(pid, addr + (uint64_t)i * word, word == 4 ? (void *)&p32 : &p, word, 0) !=
-		    word)
+		    word) {
+			if (!i) {
+				fprintf(f, "%#llx", (unsigned long long)addr);
+				return;
+			}
 			break;
+		}
 		p = word == 4 ? p32 : p;
 		if (!p)
 			break;
@@ -512,12 +523,19 @@ static void format_ret(const struct syscall *s, char *buf, size_t size)
 {
 	int64_t v = s->rval;
 
-	if (s->is_error && -v >= ERESTARTSYS && -v <= ERESTART_RESTARTBLOCK) {
-		static const char *const names[] = { "ERESTARTSYS", "ERESTARTNOINTR",
-						     "ERESTARTNOHAND", "ENOIOCTLCMD",
-						     "ERESTART_RESTARTBLOCK" };
+	/* strace's words; 515 (ENOIOCTLCMD) is not a restart. */
+	static const char *const restart[][2] = {
+		{ "ERESTARTSYS", "To be restarted if SA_RESTART is set" },
+		{ "ERESTARTNOINTR", "To be restarted" },
+		{ "ERESTARTNOHAND", "To be restarted if no handler" },
+		{ NULL, NULL },
+		{ "ERESTART_RESTARTBLOCK", "Interrupted by signal" },
+	};
 
-		snprintf(buf, size, "? %s (To be restarted)", names[-v - ERESTARTSYS]);
+	if (s->is_error && -v >= ERESTARTSYS && -v <= ERESTART_RESTARTBLOCK &&
+	    restart[-v - ERESTARTSYS][0]) {
+		snprintf(buf, size, "? %s (%s)", restart[-v - ERESTARTSYS][0],
+			 restart[-v - ERESTARTSYS][1]);
 	} else if (s->is_error) {
 		const char *name = strerrorname_np((int)-v);
 
@@ -525,7 +543,7 @@ static void format_ret(const struct syscall *s, char *buf, size_t size)
 			snprintf(buf, size, "-1 %s (%s)", name, strerror((int)-v));
 		else
 			snprintf(buf, size, "-1 errno %lld", (long long)-v);
-	} else if (v >= -0x80000000LL && v <= 0xffffffffLL) {
+	} else if (v >= -0x80000000LL && v <= 0x7fffffffLL) { /* else an address */
 		snprintf(buf, size, "%lld", (long long)v);
 	} else {
 		snprintf(buf, size, "%#llx", (unsigned long long)v);
@@ -619,7 +637,8 @@ static char *find_program(const char *cmd)
 
 		if (!full)
 			return NULL;
-		sprintf(full, "%.*s/%s", (int)dlen, dlen ? path : ".", cmd);
+		/* An empty element is the current directory. */
+		sprintf(full, "%.*s/%s", dlen ? (int)dlen : 1, dlen ? path : ".", cmd);
 		if (!stat(full, &sb) && S_ISREG(sb.st_mode) && !access(full, X_OK))
 			return full;
 		free(full);
@@ -749,18 +768,25 @@ static int probe(void)
 	return 1;
 }
 
-/* A tracee exited or was killed: its last words, and the tracer's. */
-static void task_exit(struct task *t, int status)
+/* The syscall a tracee was in when it vanished (exit, or another thread's execve). */
+static void print_unfinished(const struct task *t)
 {
 	if (t->entry) {
 		print_prefix(t->pid);
 		fprintf(out, "%s) = ?\n", t->entry);
 	}
+}
+
+/* A tracee exited or was killed: its last words, and the tracer's. */
+static void task_exit(struct task *t, int status)
+{
+	print_unfinished(t);
 	if (follow || t->pid == main_pid) {
 		print_prefix(t->pid);
 		if (WIFSIGNALED(status))
-			fprintf(out, "+++ killed by SIG%s +++\n",
-				sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+			fprintf(out, "+++ killed by SIG%s%s +++\n",
+				sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
+				WCOREDUMP(status) ? " (core dumped)" : "");
 		else
 			fprintf(out, "+++ exited with %d +++\n", WEXITSTATUS(status));
 	}
@@ -875,6 +901,13 @@ int main(int argc, char **argv)
 	}
 	free(path);
 	main_pid = pid;
+	/*
+	 * Ctrl-C and Ctrl-\ reach the tracee too: let it decide (it may catch
+	 * them) and report its end, as strace -o does. Dying here would make
+	 * PTRACE_O_EXITKILL SIGKILL it instead.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	if (fprog) {
 		close(report_fds[1]);
 		report_pending = 1;
@@ -950,6 +983,7 @@ int main(int argc, char **argv)
 				struct task *f = task_find((pid_t)former);
 
 				if (f) {
+					print_unfinished(t);
 					free(t->entry);
 					*t = *f;
 					t->pid = pid;

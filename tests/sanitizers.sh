@@ -14,6 +14,9 @@ run_all() {
 			>/dev/null 2>"$TMP/err.tftrace" || ok=1
 		$T "$@" "$dir/tftrace" --no-seccomp -o "$TMP/trace" -e trace=openat -- true \
 			>/dev/null 2>>"$TMP/err.tftrace" || ok=1
+		# every syscall decoded, from the registers (the pre-5.3 path)
+		TFTRACE_REGS=1 $T "$@" "$dir/tftrace" -f -o "$TMP/trace" -e all -- sh -c 'ls / /nonexistent | wc -l' \
+			>/dev/null 2>>"$TMP/err.tftrace" || ok=1
 	fi
 	return $ok
 }

@@ -1,11 +1,14 @@
 #!/bin/sh
 # tftrace against Debian's strace: same syscalls, paths and return values
-# (errno names), with and without the filter, with PTRACE_GET_SYSCALL_INFO and
-# with the registers (the pre-5.3 fallback), over forks and threads; job
-# control (a stopped shell stays stopped until SIGCONT); exit statuses; usage
-# errors. Every run of a program has a timeout (60 s; 124 means it hung).
+# (errno names, interrupted calls), with and without the filter, with
+# PTRACE_GET_SYSCALL_INFO and with the registers (the pre-5.3 fallback), over
+# forks, threads and a thread's execve; job control (a stopped shell stays
+# stopped until SIGCONT); Ctrl-C left to the tracee; exit statuses and death
+# lines; usage errors. Every run of a program has a timeout (60 s; 124 means
+# it hung).
 cd "$(dirname "$0")/.." && . tests/lib/common.sh
 TFTRACE=${TFTRACE:-./build/tftrace}
+case $TFTRACE in /*) abs=$TFTRACE ;; *) abs=$(pwd)/$TFTRACE ;; esac # for runs elsewhere
 T="timeout 60" # shorter than common.sh's: every run here is a small command
 
 echo "tftrace: preconditions"
@@ -21,9 +24,10 @@ if ! $T "$TFTRACE" --no-seccomp -e trace=getpid -- true >/dev/null 2>"$TMP/err";
 fi
 pass "tftrace runs and may ptrace"
 
-# "name = ret" per syscall line of strace or tftrace output, pids dropped.
+# "name = ret" per syscall line of strace or tftrace output (strace pads
+# short lines before " = "), pids dropped.
 calls() {
-	sed -n 's/^\(\[pid  *[0-9]*\] \)\{0,1\}\([a-z0-9_]*\)(.*) = \(.*\)$/\2 = \3/p' "$1"
+	sed -n 's/^\(\[pid  *[0-9]*\] \)\{0,1\}\([a-z0-9_]*\)(.*) *= \(.*\)$/\2 = \3/p' "$1"
 }
 # "name "first path" = ret": what a user reads in a decoded line.
 decoded() {
@@ -89,6 +93,11 @@ if have strace; then
 	check "... and the errno names, e.g. $(grep -m 1 ENOENT "$TMP/td")" \
 		grep -q '= -1 ENOENT (No such file or directory)$' "$TMP/td"
 	same "$TMP/td.dec" "$TMP/tr.dec" "TFTRACE_REGS=1 (the pre-5.3 fallback, registers) decodes the same"
+	# (strace watches tftrace's own ptrace requests: the registers were read indeed.)
+	$T strace -o "$TMP/rq" -e trace=ptrace -- env TFTRACE_REGS=1 "$TFTRACE" -o /dev/null -e trace=openat -- \
+		cat /etc/hostname >/dev/null 2>&1
+	check "... read with PTRACE_GETREGSET ($(grep -c PTRACE_GETREGSET "$TMP/rq") times), never PTRACE_GET_SYSCALL_INFO" \
+		sh -c "grep -q PTRACE_GETREGSET '$TMP/rq' && ! grep -q PTRACE_GET_SYSCALL_INFO '$TMP/rq'"
 	# execve lines: path, argv and the envp count as strace prints them (the envp address aside).
 	for v in sd td tr; do
 		sed -n 's/0x[0-9a-f]* \/\*/ADDR \/*/; s/) *= /) = /; /^execve(/p' "$TMP/$v" >"$TMP/$v.exec"
@@ -120,6 +129,70 @@ else
 	skip "strace not installed: no reference to compare with"
 fi
 
+echo "tftrace vs strace: syscalls interrupted by a signal (= ? ERESTART...)"
+if ! have strace; then
+	skip "strace not installed: no reference to compare with"
+elif cc -O2 -o "$TMP/restart" -x c - 2>"$TMP/err" <<'EOC'; then
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+static int fds[2];
+static void wake(int sig)
+{
+	(void)sig;
+	if (write(fds[1], "x", 1) != 1)
+		_exit(1);
+}
+int main(void)
+{
+	struct sigaction sa = { .sa_handler = wake, .sa_flags = SA_RESTART };
+	struct timespec ts = { 5, 0 };
+	sigset_t alrm, old;
+	char c;
+	if (pipe(fds) || sigaction(SIGALRM, &sa, 0))
+		return 1;
+	ualarm(300000, 0); /* the calls below block before it rings */
+	if (read(fds[0], &c, 1) != 1) /* ERESTARTSYS, restarted */
+		return 1;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, &old);
+	ualarm(100000, 0);
+	sigsuspend(&old); /* ERESTARTNOHAND */
+	sigprocmask(SIG_SETMASK, &old, 0);
+	ualarm(300000, 0);
+	return nanosleep(&ts, 0) == 0; /* ERESTART_RESTARTBLOCK */
+}
+EOC
+	$T strace -o "$TMP/sr" -e trace=read,rt_sigsuspend,nanosleep,clock_nanosleep -- "$TMP/restart"
+	$T "$TFTRACE" -o "$TMP/rs" -e trace=read,rt_sigsuspend,nanosleep,clock_nanosleep -- "$TMP/restart" 2>/dev/null
+	calls "$TMP/sr" | grep ' = ? ERESTART' >"$TMP/sr.calls"
+	calls "$TMP/rs" | grep ' = ? ERESTART' >"$TMP/rs.calls"
+	same "$TMP/sr.calls" "$TMP/rs.calls" "as strace prints them: $(tr '\n' ';' <"$TMP/sr.calls")"
+else
+	fail "cannot compile the restart program: $(head -n 3 "$TMP/err")"
+fi
+
+echo "tftrace vs strace: execve with argv and envp it cannot read"
+if ! have strace; then
+	skip "strace not installed: no reference to compare with"
+elif cc -O2 -o "$TMP/badexec" -x c - 2>"$TMP/err" <<'EOC'; then
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+	return syscall(SYS_execve, "/bin/true", (char **)8, (char **)16) != -1;
+}
+EOC
+	$T strace -o "$TMP/sb" -e trace=execve -- "$TMP/badexec"
+	$T "$TFTRACE" -o "$TMP/tb" -e trace=execve -- "$TMP/badexec" 2>/dev/null
+	sed -n 's/) *= /) = /; /EFAULT/p' "$TMP/sb" >"$TMP/sb.lines"
+	grep EFAULT "$TMP/tb" >"$TMP/tb.lines"
+	same "$TMP/sb.lines" "$TMP/tb.lines" "their addresses, as strace prints them: $(cat "$TMP/sb.lines")"
+else
+	fail "cannot compile the execve program: $(head -n 3 "$TMP/err")"
+fi
+
 echo "tftrace: an i386 tracee, with the registers too"
 if cc -m32 -o "$TMP/open32" -x c - >/dev/null 2>&1 <<'EOC' && "$TMP/open32"; then
 #include <fcntl.h>
@@ -134,7 +207,7 @@ int main(void)
 EOC
 	for v in o32 r32; do
 		[ $v = r32 ] && export TFTRACE_REGS=1
-		$T "$TFTRACE" -o "$TMP/$v" -e trace=open,openat,execve -- "$TMP/open32" >/dev/null 2>&1
+		$T "$TFTRACE" -o "$TMP/$v" -e trace=open,openat,execve,mmap2 -- "$TMP/open32" >/dev/null 2>&1
 		unset TFTRACE_REGS
 	done
 	want='"/nonexistent/32", O_RDONLY) = -1 ENOENT (No such file or directory)'
@@ -143,6 +216,11 @@ EOC
 	want='execve("/bin/true", ["true", "32"], 0x'
 	check "i386 execve decoded (4-byte argv): $(grep -F '"/bin/true"' "$TMP/o32")" grep -qF "$want" "$TMP/o32"
 	check "... and from the registers" grep -qF "$want" "$TMP/r32"
+	# The kernel sign-extends a 32-bit tracee's return value: an address above 2 GiB is no error.
+	for v in o32 r32; do
+		check "$v: mmap2 returns addresses, not negative numbers: $(grep -m 1 '^mmap2(' "$TMP/$v")" \
+			sh -c "grep -q '^mmap2(.*) = 0x' '$TMP/$v' && ! grep -q '^mmap2(.*) = -[0-9]*\$' '$TMP/$v'"
+	done
 else
 	skip "cannot build or run a 32-bit program here (gcc-multilib)"
 fi
@@ -225,9 +303,28 @@ $T "$TFTRACE" -f -e trace=openat -- sh -c 'kill -SEGV $$' >/dev/null 2>"$TMP/err
 st=$?
 check "sh -c 'kill -SEGV \$\$' -> 139 (got $st)" [ "$st" -eq 139 ]
 check "... and says killed by SIGSEGV" grep -q 'killed by SIGSEGV' "$TMP/err"
+if have strace; then
+	mkdir "$TMP/core"
+	(cd "$TMP/core" && ulimit -c unlimited 2>/dev/null
+	$T strace -o "$TMP/core/s" -e trace=none -- sh -c 'kill -SEGV $$'
+	$T "$abs" -o "$TMP/core/t" -e trace=none -- sh -c 'kill -SEGV $$') >/dev/null 2>&1
+	grep '^+++' "$TMP/core/s" >"$TMP/core/s+"
+	same "$TMP/core/s+" "$TMP/core/t" "the death line as strace's (core dumps allowed): $(cat "$TMP/core/t")"
+fi
 $T "$TFTRACE" --no-seccomp -e trace=openat -- sh -c 'exit 5' >/dev/null 2>&1
 st=$?
 check "--no-seccomp: sh -c 'exit 5' -> 5 (got $st)" [ "$st" -eq 5 ]
+
+# Ctrl-C reaches the whole foreground group: the tracee decides, as under strace -o.
+if env --default-signal=INT true 2>/dev/null && have setsid; then
+	$T env --default-signal=INT setsid -w "$TFTRACE" -o "$TMP/int" -e trace=kill -- \
+		sh -c 'trap "echo cleanup; exit 5" INT; kill -INT 0; echo not reached' >"$TMP/out" 2>/dev/null
+	st=$?
+	check "SIGINT to tftrace and its tracee (kill -INT 0 in a new session): the tracee's trap runs, exit 5 (got $st, output '$(cat "$TMP/out")')" \
+		sh -c "[ $st -eq 5 ] && [ \"\$(cat '$TMP/out')\" = cleanup ]"
+else
+	skip "env --default-signal (coreutils 8.31) or setsid missing"
+fi
 
 echo "tftrace: a missing program is reported up front, exit 1 (as strace does)"
 for prog in /nonexistent/program no_such_program_anywhere; do
@@ -236,6 +333,12 @@ for prog in /nonexistent/program no_such_program_anywhere; do
 	check "$prog: exit 1 (got $st), one line: $(cat "$TMP/err")" \
 		sh -c "[ $st -eq 1 ] && [ \$(wc -l <'$TMP/err') -eq 1 ] && grep -q \"^tftrace: Can't stat '$prog': No such file or directory\$\" '$TMP/err'"
 done
+
+mkdir "$TMP/bin" && printf '#!/bin/sh\nexit 6\n' >"$TMP/bin/tfprog" && chmod +x "$TMP/bin/tfprog"
+(cd "$TMP/bin" && $T env PATH=:/usr/bin:/bin "$abs" -e trace=none -- tfprog >/dev/null 2>"$TMP/err")
+st=$?
+check "an empty \$PATH element is the current directory, as for execvp and strace: exit 6 (got $st) $(grep -v 'seccomp filter active' "$TMP/err")" \
+	[ "$st" -eq 6 ]
 
 echo "tftrace: -e expressions and usage errors"
 # expect_usage DESCRIPTION PATTERN ARGS...: exit 2 and PATTERN in the one-line message.
@@ -266,6 +369,15 @@ $T "$TFTRACE" -o "$TMP/not" -e 'trace=!openat' -- cat /etc/hostname >/dev/null 2
 st=$?
 check "-e trace=!openat: exit $st, no openat, execve and read traced" \
 	sh -c "[ $st -eq 0 ] && ! grep -q '^openat(' '$TMP/not' && grep -q '^execve(' '$TMP/not' && grep -q '^read(' '$TMP/not'"
+# strace: each -e trace= replaces the set before it.
+$T "$TFTRACE" -o "$TMP/two" -e trace=openat -e 'trace=!close' -- cat /etc/hostname >/dev/null 2>&1
+st=$?
+check "-e trace=openat -e 'trace=!close': exit $st, the last one counts: openat and read traced, close not" \
+	sh -c "[ $st -eq 0 ] && grep -q '^openat(' '$TMP/two' && grep -q '^read(' '$TMP/two' && ! grep -q '^close(' '$TMP/two'"
+$T "$TFTRACE" -o "$TMP/two" -e trace=openat -e trace=close -- cat /etc/hostname >/dev/null 2>&1
+st=$?
+check "-e trace=openat -e trace=close: exit $st, close traced, openat not" \
+	sh -c "[ $st -eq 0 ] && grep -q '^close(' '$TMP/two' && ! grep -q '^openat(' '$TMP/two'"
 if [ "$(uname -m)" = x86_64 ]; then
 	$T "$TFTRACE" -o "$TMP/num" -e trace=257 -- cat /etc/hostname >/dev/null 2>&1
 	st=$?
@@ -303,6 +415,50 @@ EOC
 			sed -n 's/^\[pid \([0-9]*\)\] openat(.*) = [0-9][0-9]*$/\1/p' | sort -u | wc -l)
 		check "-f: the thread's openat succeeds (exit $st) and is printed from a second tid ($pids tids)" \
 			sh -c "[ $st -eq 0 ] && [ $pids -eq 2 ]"
+		# A thread execs while the leader sleeps in pause(): the leader's call
+		# ends unfinished, as strace prints it.
+		cat >"$TMP/thexec.c" <<'EOC'
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+static void *run(void *arg)
+{
+	char path[64], buf[512], *p;
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)getpid());
+	for (int i = 0; i < 1000; i++) { /* until the leader sleeps in pause() */
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		if ((p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'S')
+			break;
+		usleep(10000);
+	}
+	execl("/bin/sh", "sh", "-c", "exit 4", (char *)0);
+	return 0;
+}
+int main(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, 0, run, 0))
+		return 2;
+	for (;;)
+		pause();
+}
+EOC
+		if cc -O2 -pthread -o "$TMP/thexec" "$TMP/thexec.c"; then
+			for m in "" --no-seccomp; do
+				$T "$TFTRACE" $m -f -o "$TMP/thx" -e trace=pause,execve -- "$TMP/thexec" 2>/dev/null
+				st=$?
+				check "${m:-seccomp mode}: a thread's execve: exit 4 (got $st), the leader's pause() printed unfinished: $(grep 'pause(' "$TMP/thx")" \
+					sh -c "[ $st -eq 4 ] && grep -q '^\[pid [0-9]*\] pause(.*) = ?\$' '$TMP/thx'"
+			done
+		else
+			fail "cannot compile the thread exec program"
+		fi
 		$T "$TFTRACE" -o "$TMP/th1" -e trace=openat -- "$TMP/thread" 2>/dev/null
 		st=$?
 		n=$(grep -c '^openat' "$TMP/th1")
