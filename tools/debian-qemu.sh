@@ -22,22 +22,27 @@ papt() {
 		-o Acquire::IndexTargets::deb::DEP-11-icons-hidpi::DefaultEnabled=false
 }
 
+# deb_lists SUITE ARCH: the private configuration and its package lists.
+deb_lists() {
+	_d=$cache/apt-$1-$2
+	mkdir -p "$_d/lists/partial" "$_d/cache/archives/partial" "$_d/none" "$cache/debs"
+	case $1 in
+	*-security) _url=http://deb.debian.org/debian-security ;;
+	*) _url=http://deb.debian.org/debian ;;
+	esac
+	echo "deb [arch=$2 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $_url $1 main" \
+		> "$_d/sources.list"
+	if [ -z "$(find "$_d/lists" -name '*_Packages*' -mtime -7 2>/dev/null)" ]; then
+		say "apt update ($1 $2)"
+		papt "$1" "$2" apt-get update >/dev/null
+	fi
+}
+
 # deb_fetch SUITE ARCH PKG: downloads (once) a package into $cache/debs and
 # prints its path. PKG "kernel" is the current linux-image of the suite.
 deb_fetch() {
 	_suite=$1 _arch=$2 _pkg=$3
-	_d=$cache/apt-$_suite-$_arch
-	mkdir -p "$_d/lists/partial" "$_d/cache/archives/partial" "$_d/none" "$cache/debs"
-	case $_suite in
-	*-security) _url=http://deb.debian.org/debian-security ;;
-	*) _url=http://deb.debian.org/debian ;;
-	esac
-	echo "deb [arch=$_arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $_url $_suite main" \
-		> "$_d/sources.list"
-	if [ -z "$(find "$_d/lists" -name '*_Packages*' -mtime -7 2>/dev/null)" ]; then
-		say "apt update ($_suite $_arch)"
-		papt "$_suite" "$_arch" apt-get update >/dev/null
-	fi
+	deb_lists "$_suite" "$_arch" || return 1
 	if [ "$_pkg" = kernel ]; then
 		_pkg=$(papt "$_suite" "$_arch" apt-cache depends "linux-image-$_arch" |
 			sed -n "s/^ *Depends: \(linux-image-[0-9].*-$_arch\)\$/\1/p" | head -n 1)
@@ -56,6 +61,12 @@ deb_fetch() {
 	echo "$_file"
 }
 
+# papt_version SUITE ARCH PKG: the package's version in the suite.
+papt_version() {
+	deb_lists "$1" "$2" || return 1
+	papt "$1" "$2" apt-cache show "$3" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1 | grep .
+}
+
 # deb_kernel SUITE ARCH DIR: the suite's kernel image extracted into DIR;
 # prints its path.
 deb_kernel() {
@@ -72,7 +83,8 @@ initramfs() {
 	rm -rf "$3.bb"
 	mkdir -p "$3.bb" "$3/bin" "$3/proc" "$3/dev"
 	dpkg-deb -x "$_deb" "$3.bb"
-	cp "$3.bb/bin/busybox" "$3/bin/busybox"
+	# /bin (bookworm and before) or /usr/bin (trixie's merged /usr)
+	cp "$(ls "$3.bb/bin/busybox" "$3.bb/usr/bin/busybox" 2>/dev/null | head -n 1)" "$3/bin/busybox"
 	rm -rf "$3.bb"
 	(cd "$3" && find . | cpio -o -H newc --quiet | gzip -1) > "$4"
 }

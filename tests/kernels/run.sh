@@ -87,6 +87,56 @@ for p in x86_64 i386 x32 aarch64 arm riscv64; do
 	fi
 done
 
+# The library for aarch64, so that tracefilter_probe and tracefilter_install
+# run on the arm64 kernels too. No rustup target can be fetched here, but
+# Debian 12 serves a newer Rust for its browsers: rustc-web with
+# libstd-rust-web-dev, also for arm64 (Multi-Arch: same). Their packages
+# are unpacked into the cache (the machine's toolchain is untouched) and
+# cargo builds with that rustc for aarch64-unknown-linux-gnu. Sets
+# $lib_aarch64, or prints why not.
+lib_aarch64=
+build_lib_aarch64() {
+	command -v aarch64-linux-gnu-gcc >/dev/null || { say "no aarch64 library: no aarch64-linux-gnu-gcc"; return 0; }
+	suite=bookworm-security
+	ver=$(papt_version "$suite" amd64 rustc-web) || ver=
+	[ -n "$ver" ] || { suite=bookworm; ver=$(papt_version "$suite" amd64 rustc-web) || ver=; }
+	[ -n "$ver" ] || { say "no aarch64 library: rustc-web not found"; return 0; }
+	rv=$(echo "$ver" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
+	llvm=$(papt "$suite" amd64 apt-cache show "libstd-rust-web-$rv" | sed -n 's/^Depends:.*\(libllvm[0-9]*\).*/\1/p' | head -n 1)
+	rw=$cache/rust-web-$ver
+	if [ ! -x "$rw/usr/bin/rustc" ]; then
+		rm -rf "$rw.tmp"
+		for spec in "amd64 rustc-web" "amd64 libstd-rust-web-dev" "amd64 libstd-rust-web-$rv" \
+			"arm64 libstd-rust-web-dev" "amd64 $llvm"; do
+			set -- $spec
+			deb=$(deb_fetch "$suite" "$1" "$2" 2>/dev/null || deb_fetch bookworm "$1" "$2") ||
+				{ say "no aarch64 library: cannot fetch $2 ($1)"; return 0; }
+			dpkg-deb -x "$deb" "$rw.tmp"
+		done
+		mv "$rw.tmp" "$rw"
+	fi
+	ldpath=$rw/usr/lib/x86_64-linux-gnu
+	for d in "$rw"/usr/lib/llvm-*/lib; do [ -d "$d" ] && ldpath=$ldpath:$d; done
+	if ! LD_LIBRARY_PATH=$ldpath "$rw/usr/bin/rustc" --version >/dev/null 2>"$work/rustc.log"; then
+		say "no aarch64 library: Debian's rustc-web does not run here: $(head -n 1 "$work/rustc.log")"
+		return 0
+	fi
+	say "building the library for aarch64 with $(LD_LIBRARY_PATH=$ldpath "$rw/usr/bin/rustc" --version)"
+	if (cd "$root" && LD_LIBRARY_PATH=$ldpath RUSTC="$rw/usr/bin/rustc" \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+		nice -n 10 cargo build -q --release --lib --target aarch64-unknown-linux-gnu \
+		--target-dir "$cache/target-rust-web") 2>"$work/cargo-aarch64.log"; then
+		lib_aarch64=$cache/target-rust-web/aarch64-unknown-linux-gnu/release/libtracefilter.a
+	else
+		say "no aarch64 library: cargo failed: $(tail -n 3 "$work/cargo-aarch64.log")"
+	fi
+}
+case " $kernels " in *" arm64"*) build_lib_aarch64 ;; esac
+if [ -n "$lib_aarch64" ]; then
+	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -static -I"$root/include" -o "$work/guest-aarch64" \
+		"$root/bench/guest.c" "$lib_aarch64" -lpthread -ldl -lm 2>/dev/null
+fi
+
 gen() { # DIR GROUP FOREIGN
 	mkdir -p "$1"
 	"$work/kgen" "$@" >&2
@@ -154,7 +204,7 @@ for p in i386 x32; do
 		echo "TFK pers $p"
 		"$work/kcheck-$p" verdict "$work/x86/$p.list" "$work/x86" || true
 		set -- $(cat "$work/x86/$p.enosys")
-		"$work/guest-x86_64" exec "$work/x86/openat-speed-auto.bpf" "$work/kcheck-$p" enosys "$1" "$2" || true
+		"$work/guest-x86_64" exec "$work/x86/exec.bpf" "$work/kcheck-$p" enosys "$1" "$2" || true
 	} > "$work/native-$p.log" 2>&1
 	report "$p" "$native" "$work/native-$p.log" ""
 done
@@ -170,6 +220,7 @@ boot() {
 	cp "$g"/* "$r/k/"
 	guest=
 	[ "$arch" = amd64 ] && guest=$work/guest-x86_64
+	[ "$arch" = arm64 ] && [ -x "$work/guest-aarch64" ] && guest=$work/guest-aarch64
 	[ -n "$guest" ] && cp "$guest" "$r/bin/guest"
 	{
 		init_head
@@ -183,7 +234,7 @@ boot() {
 			echo "kcheck-$p verdict /k/$p.list /k"
 			echo "kcheck-$p cost $1 $rounds $batch floor=floor ours=/k/${3#ours=} size=/k/${4#size=}"
 			set -- $(cat "$g/$p.enosys")
-			[ -n "$guest" ] && echo "guest exec /k/openat-speed-auto.bpf /bin/kcheck-$p enosys $1 $2"
+			[ -n "$guest" ] && echo "guest exec /k/exec.bpf /bin/kcheck-$p enosys $1 $2"
 		done
 		init_tail
 	} > "$r/init"
@@ -210,8 +261,8 @@ boot() {
 		fi
 		[ -x "$work/kcheck-$p" ] || { result "$p" "$kver" SKIP "no compiler for $p"; continue; }
 		major=${kver%%.*} minor=${kver#*.}
-		if [ "$major" -gt 5 ] || { [ "$major" -eq 5 ] && [ "$minor" -ge 11 ]; }; then cache=yes; else cache=no; fi
-		report "$p" "$kver" "$work/serial-$name.txt" "$cache"
+		if [ "$major" -gt 5 ] || { [ "$major" -eq 5 ] && [ "$minor" -ge 11 ]; }; then has_cache=yes; else has_cache=no; fi
+		report "$p" "$kver" "$work/serial-$name.txt" "$has_cache"
 	done
 	# The kernel's facts as tracefilter_probe sees them (amd64: the library runs there).
 	if [ $ok = 1 ] && [ -n "$guest" ]; then
