@@ -23,11 +23,13 @@
 #     one-instruction floor in guest instructions (-icount), while the size
 #     objective's uncacheable program costs more; x32 numbers never are
 #     cached (outside the kernel's bitmap); on 5.10 nothing is;
-#  4. tracefilter_probe reports the kernel's facts (bench/qemu-checks.awk)
-#     and tracefilter_install, in a child that then executes the
-#     personality's program, makes a traced syscall fail with ENOSYS (no
-#     tracer) and lets an allowed one run. This needs the library built for
-#     the kernel's architecture: on amd64 and natively only (see README).
+#  4. tracefilter_probe reports the kernel's facts (bench/qemu-checks.awk,
+#     one "probe:ARCH" line per kernel) and tracefilter_install, in a child
+#     that then executes the personality's program (another personality for
+#     i386, x32 and arm: the filter survives execve), makes a traced syscall
+#     fail with ENOSYS (no tracer) and lets an allowed one run. The library
+#     runs in the guest: built for aarch64 and riscv64 with Debian's
+#     rustc-web (below); if that fails, the line says so.
 #
 # Downloads are cached (tools/debian-qemu.sh: $TRACEFILTER_CACHE, default
 # /var/cache/tracefilter). Needs: gcc with libc6-dev-i386, libc6-dev-x32,
@@ -57,18 +59,23 @@ result() { # PERS KERNEL VERDICT DETAIL
 	esac
 }
 
-# The library, the host generator and the library-linked x86_64 guest.
+# The library, the host generator and the library-linked x86_64 guest
+# (bench/guest.c: tracefilter_probe, install, install+exec).
 (cd "$root" && env -u CARGO_TARGET_DIR make -s lib >/dev/null)
 lib=$root/target/release/libtracefilter.a
 gcc -O2 -Wall -Wextra -I"$root/include" -o "$work/kgen" "$here/kgen.c" "$lib" -lpthread -ldl -lm
-gcc -O2 -Wall -Wextra -static -I"$root/include" -o "$work/guest-x86_64" "$root/bench/guest.c" \
-	"$lib" -lpthread -ldl -lm 2>/dev/null
 
 # kcheck for each personality. -m32/-mx32 find <asm/...> through
 # /usr/include/asm, which only gcc-multilib (conflicting with the cross
 # compilers in Debian 12) provides: a private include directory stands in.
 mkdir -p "$work/inc"
 ln -s /usr/include/x86_64-linux-gnu/asm "$work/inc/asm"
+guest_for() { # PERS LIB: the library-linked guest programs (bench/guest.c, tftrace)
+	for prog in bench/guest.c examples/tftrace.c; do
+		$(cc_for "$1") -O2 -Wall -Wextra -static -I"$root/include" \
+			-o "$work/$(basename "$prog" .c)-$1" "$root/$prog" "$2" -lpthread -ldl -lm 2>/dev/null
+	done
+}
 cc_for() {
 	case $1 in
 	x86_64) echo gcc ;;
@@ -87,30 +94,28 @@ for p in x86_64 i386 x32 aarch64 arm riscv64; do
 	fi
 done
 
-# The library for aarch64, so that tracefilter_probe and tracefilter_install
-# run on the arm64 kernels too. No rustup target can be fetched here, but
-# Debian 12 serves a newer Rust for its browsers: rustc-web with
-# libstd-rust-web-dev, also for arm64 (Multi-Arch: same). Their packages
-# are unpacked into the cache (the machine's toolchain is untouched) and
-# cargo builds with that rustc for aarch64-unknown-linux-gnu. Sets
-# $lib_aarch64, or prints why not.
-lib_aarch64=
-build_lib_aarch64() {
-	command -v aarch64-linux-gnu-gcc >/dev/null || { say "no aarch64 library: no aarch64-linux-gnu-gcc"; return 0; }
+# The library for aarch64 and riscv64, so that tracefilter_probe and
+# tracefilter_install run on those kernels too. No rustup target can be
+# fetched here, but Debian serves a newer Rust for its browsers: rustc-web
+# (Debian 12, amd64) with libstd-rust-web-dev for the target (Multi-Arch:
+# same; arm64 from Debian 12, riscv64 from Debian 13, the first release with
+# riscv64, built from the same upstream version). The packages are unpacked
+# into the cache (the machine's toolchain is untouched) and cargo builds with
+# that rustc. Sets lib_TARGET, or says why not.
+lib_aarch64= lib_riscv64= rw= ldpath=
+rust_web() {
 	suite=bookworm-security
 	ver=$(papt_version "$suite" amd64 rustc-web) || ver=
 	[ -n "$ver" ] || { suite=bookworm; ver=$(papt_version "$suite" amd64 rustc-web) || ver=; }
-	[ -n "$ver" ] || { say "no aarch64 library: rustc-web not found"; return 0; }
+	[ -n "$ver" ] || { say "no cross library: rustc-web not found"; return 1; }
 	rv=$(echo "$ver" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
 	llvm=$(papt "$suite" amd64 apt-cache show "libstd-rust-web-$rv" | sed -n 's/^Depends:.*\(libllvm[0-9]*\).*/\1/p' | head -n 1)
 	rw=$cache/rust-web-$ver
 	if [ ! -x "$rw/usr/bin/rustc" ]; then
 		rm -rf "$rw.tmp"
-		for spec in "amd64 rustc-web" "amd64 libstd-rust-web-dev" "amd64 libstd-rust-web-$rv" \
-			"arm64 libstd-rust-web-dev" "amd64 $llvm"; do
-			set -- $spec
-			deb=$(deb_fetch "$suite" "$1" "$2" 2>/dev/null || deb_fetch bookworm "$1" "$2") ||
-				{ say "no aarch64 library: cannot fetch $2 ($1)"; return 0; }
+		for pkg in rustc-web libstd-rust-web-dev "libstd-rust-web-$rv" $llvm; do
+			deb=$(deb_fetch "$suite" amd64 "$pkg" 2>/dev/null || deb_fetch bookworm amd64 "$pkg") ||
+				{ say "no cross library: cannot fetch $pkg"; return 1; }
 			dpkg-deb -x "$deb" "$rw.tmp"
 		done
 		mv "$rw.tmp" "$rw"
@@ -118,24 +123,54 @@ build_lib_aarch64() {
 	ldpath=$rw/usr/lib/x86_64-linux-gnu
 	for d in "$rw"/usr/lib/llvm-*/lib; do [ -d "$d" ] && ldpath=$ldpath:$d; done
 	if ! LD_LIBRARY_PATH=$ldpath "$rw/usr/bin/rustc" --version >/dev/null 2>"$work/rustc.log"; then
-		say "no aarch64 library: Debian's rustc-web does not run here: $(head -n 1 "$work/rustc.log")"
-		return 0
+		say "no cross library: Debian's rustc-web does not run here: $(head -n 1 "$work/rustc.log")"
+		return 1
 	fi
-	say "building the library for aarch64 with $(LD_LIBRARY_PATH=$ldpath "$rw/usr/bin/rustc" --version)"
-	if (cd "$root" && LD_LIBRARY_PATH=$ldpath RUSTC="$rw/usr/bin/rustc" \
-		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-		nice -n 10 cargo build -q --release --lib --target aarch64-unknown-linux-gnu \
-		--target-dir "$cache/target-rust-web") 2>"$work/cargo-aarch64.log"; then
-		lib_aarch64=$cache/target-rust-web/aarch64-unknown-linux-gnu/release/libtracefilter.a
-	else
-		say "no aarch64 library: cargo failed: $(tail -n 3 "$work/cargo-aarch64.log")"
-	fi
+	upstream=${ver%%-*}
 }
-case " $kernels " in *" arm64"*) build_lib_aarch64 ;; esac
-if [ -n "$lib_aarch64" ]; then
-	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -static -I"$root/include" -o "$work/guest-aarch64" \
-		"$root/bench/guest.c" "$lib_aarch64" -lpthread -ldl -lm 2>/dev/null
-fi
+# cross_lib TRIPLE DEBARCH SUITE... : prints the static library's path.
+cross_lib() {
+	triple=$1 debarch=$2
+	shift 2
+	gcc=$(echo "$triple" | sed 's/riscv64gc/riscv64/; s/-unknown//')-gcc
+	command -v "$gcc" >/dev/null || { say "no $triple library: no $gcc"; return 1; }
+	if [ ! -d "$rw/usr/lib/rustlib/$triple" ]; then
+		for suite in "$@"; do
+			v=$(papt_version "$suite" "$debarch" libstd-rust-web-dev 2>/dev/null) || continue
+			[ "${v%%-*}" = "$upstream" ] || continue
+			deb=$(deb_fetch "$suite" "$debarch" libstd-rust-web-dev) || continue
+			dpkg-deb -x "$deb" "$work/std-$debarch" && cp -r "$work/std-$debarch/usr/lib/rustlib/$triple" "$rw/usr/lib/rustlib/"
+			break
+		done
+	fi
+	[ -d "$rw/usr/lib/rustlib/$triple" ] ||
+		{ say "no $triple library: no libstd-rust-web-dev:$debarch $upstream in $*"; return 1; }
+	linker=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_LINKER
+	say "building the library for $triple with $(LD_LIBRARY_PATH=$ldpath "$rw/usr/bin/rustc" --version)"
+	if ! (cd "$root" && env LD_LIBRARY_PATH="$ldpath" RUSTC="$rw/usr/bin/rustc" "$linker=$gcc" \
+		nice -n 10 cargo build -q --release --lib --target "$triple" \
+		--target-dir "$cache/target-rust-web") 2>"$work/cargo-$triple.log"; then
+		say "no $triple library: cargo failed: $(tail -n 3 "$work/cargo-$triple.log")"
+		return 1
+	fi
+	echo "$cache/target-rust-web/$triple/release/libtracefilter.a"
+}
+case " $kernels " in
+*" arm64"* | *" riscv64 "*)
+	if rust_web; then
+		case " $kernels " in *" arm64"*)
+			lib_aarch64=$(cross_lib aarch64-unknown-linux-gnu arm64 bookworm-security bookworm) &&
+				guest_for aarch64 "$lib_aarch64" ;;
+		esac
+		case " $kernels " in *" riscv64 "*)
+			lib_riscv64=$(cross_lib riscv64gc-unknown-linux-gnu riscv64 trixie) &&
+				guest_for riscv64 "$lib_riscv64" ;;
+		esac
+	fi
+	;;
+esac
+
+guest_for x86_64 "$lib"
 
 gen() { # DIR GROUP FOREIGN
 	mkdir -p "$1"
@@ -221,11 +256,17 @@ boot() {
 	guest=
 	[ "$arch" = amd64 ] && guest=$work/guest-x86_64
 	[ "$arch" = arm64 ] && [ -x "$work/guest-aarch64" ] && guest=$work/guest-aarch64
-	[ -n "$guest" ] && cp "$guest" "$r/bin/guest"
+	[ "$arch" = riscv64 ] && [ -x "$work/guest-riscv64" ] && guest=$work/guest-riscv64
+	if [ -n "$guest" ]; then
+		cp "$guest" "$r/bin/guest"
+		cp "$(echo "$guest" | sed 's/guest-/tftrace-/')" "$r/bin/tftrace"
+		cp "$here/tftrace-check.sh" "$r/bin/tftrace-check"
+	fi
 	{
 		init_head
 		echo 'echo "TFK kernel $(uname -r)"'
 		[ -n "$guest" ] && echo "guest checks --trace-nr $(($(cut -d' ' -f1 "$g/$1.enosys"))) /k/openat-speed-auto.bpf"
+		[ -n "$guest" ] && echo "sh /bin/tftrace-check"
 		for p in $pers; do
 			[ -x "$work/kcheck-$p" ] || continue
 			cp "$work/kcheck-$p" "$r/bin/"
@@ -264,14 +305,24 @@ boot() {
 		if [ "$major" -gt 5 ] || { [ "$major" -eq 5 ] && [ "$minor" -ge 11 ]; }; then has_cache=yes; else has_cache=no; fi
 		report "$p" "$kver" "$work/serial-$name.txt" "$has_cache"
 	done
-	# The kernel's facts as tracefilter_probe sees them (amd64: the library runs there).
+	# tftrace, the example tracer, on this kernel.
 	if [ $ok = 1 ] && [ -n "$guest" ]; then
+		line=$(grep -E '^(ok|FAIL) tftrace' "$work/serial-$name.txt" | head -n 1)
+		case $line in
+		ok*) result "tftrace:$arch" "$kver" ok "${line#ok tftrace: }" ;;
+		*) result "tftrace:$arch" "$kver" FAIL "${line:-no tftrace result}" ;;
+		esac
+	fi
+	# The kernel's facts as tracefilter_probe sees them.
+	if [ $ok = 1 ] && [ -z "$guest" ]; then
+		result "probe:$arch" "$kver" SKIP "no library built for $arch (see the messages above): probe and install+exec not run"
+	elif [ $ok = 1 ]; then
 		awk -v k="$kver" '/TFQ-BEGIN/{on=1} on && $1 == "check" { print k, $0 }' "$work/serial-$name.txt" \
 			> "$work/checks-$name.txt"
 		if awk -f "$root/bench/qemu-checks.awk" "$work/checks-$name.txt" > "$work/checks-$name.out" 2>&1; then
-			result probe "$kver" ok "tracefilter_probe and install on $arch: $(tail -n 1 "$work/checks-$name.out")"
+			result "probe:$arch" "$kver" ok "tracefilter_probe and install on $arch: $(tail -n 1 "$work/checks-$name.out")"
 		else
-			result probe "$kver" FAIL "$(head -n 3 "$work/checks-$name.out" | tr '\n' ' ')"
+			result "probe:$arch" "$kver" FAIL "$(head -n 3 "$work/checks-$name.out" | tr '\n' ' ')"
 		fi
 	fi
 }
