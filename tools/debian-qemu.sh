@@ -34,7 +34,10 @@ deb_lists() {
 		> "$_d/sources.list"
 	if [ -z "$(find "$_d/lists" -name '*_Packages*' -mtime -7 2>/dev/null)" ]; then
 		say "apt update ($1 $2)"
-		papt "$1" "$2" apt-get update >/dev/null
+		# once more after a pause: the mirror may be syncing; older lists will do
+		papt "$1" "$2" apt-get update >/dev/null ||
+			{ sleep 10; papt "$1" "$2" apt-get update >/dev/null; } ||
+			[ -n "$(find "$_d/lists" -name '*_Packages*' 2>/dev/null)" ]
 	fi
 }
 
