@@ -45,6 +45,9 @@ say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 kernels="amd64 arm64 arm64-5.10 riscv64"
 [ "${1:-}" = -k ] && kernels=$2
 cache=$(cache_dir)
+# A guest or a native check that hangs is cut off (a guest takes 0.5-3 min here).
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
+export QEMU_TIMEOUT
 rounds=${KERNELS_ROUNDS:-5}
 batch=${KERNELS_BATCH:-300}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tf-kernels.XXXXXX")
@@ -237,9 +240,9 @@ for p in i386 x32; do
 	fi
 	{
 		echo "TFK pers $p"
-		"$work/kcheck-$p" verdict "$work/x86/$p.list" "$work/x86" || true
+		timeout 300 "$work/kcheck-$p" verdict "$work/x86/$p.list" "$work/x86" || true
 		set -- $(cat "$work/x86/$p.enosys")
-		"$work/guest-x86_64" exec "$work/x86/exec.bpf" "$work/kcheck-$p" enosys "$1" "$2" || true
+		timeout 60 "$work/guest-x86_64" exec "$work/x86/exec.bpf" "$work/kcheck-$p" enosys "$1" "$2" || true
 	} > "$work/native-$p.log" 2>&1
 	report "$p" "$native" "$work/native-$p.log" ""
 done
