@@ -17,7 +17,7 @@
  *   - each personality alone, and FOREIGN alone (the kernel's arch is then
  *     unknown to the program).
  * Writes OUTDIR/NAME.bpf (raw struct sock_filter), and for each guest
- * personality P of the list OUTDIR/P.list ("NAME BASE COUNT" lines) and
+ * personality P of the list (for each distinct program) OUTDIR/P.list ("NAME BASE COUNT" lines) and
  * OUTDIR/NAME.P.exp: COUNT bytes, 'T' or 'A', the emulator's verdict on
  * numbers BASE .. BASE+COUNT-1 of P (BASE is P's nr_flag; COUNT the
  * program's table size for P + 64). Also OUTDIR/P.cost: "NR LABEL=FILE..."
@@ -162,13 +162,36 @@ static uint32_t table_size(const struct spec *s, const struct pers *p)
 	return p->n;
 }
 
+/* The programs written so far: a program byte-identical to one of them
+ * (a forced strategy often gives the same program under both objectives)
+ * behaves identically in the kernel and is not swept again. */
+static struct sock_filter *written[1024];
+static unsigned short written_len[1024];
+static int nwritten, compiled;
+
+static int seen_before(const struct sock_fprog *fp)
+{
+	for (int i = 0; i < nwritten; i++)
+		if (written_len[i] == fp->len && !memcmp(written[i], fp->filter, fp->len * sizeof(*fp->filter)))
+			return 1;
+	if (nwritten < 1024) {
+		written[nwritten] = malloc(fp->len * sizeof(*fp->filter));
+		memcpy(written[nwritten], fp->filter, fp->len * sizeof(*fp->filter));
+		written_len[nwritten++] = fp->len;
+	}
+	return 0;
+}
+
 /* Writes NAME.bpf and each guest's expected verdicts. */
 static void emit(const char *name, const struct sock_fprog *fp, const struct spec *s)
 {
 	char file[400], line[400];
 
+	compiled++;
 	snprintf(file, sizeof(file), "%s.bpf", name);
 	write_file(file, fp->filter, fp->len * sizeof(struct sock_filter));
+	if (seen_before(fp))
+		return;
 	for (size_t g = 0; g < npers; g++) {
 		uint32_t count = table_size(s, &pers[g]) + EXTRA;
 		char *exp = malloc(count);
@@ -443,6 +466,9 @@ int main(int argc, char **argv)
 		snprintf(list, sizeof(list), "%s.enosys", pers[g].name);
 		append(list, line);
 	}
-	printf("kgen: %d programs for %s (foreign %s)\n", programs, argv[2], argv[3]);
+	snprintf(list, sizeof(list), "%d\n", compiled);
+	write_file("compiled", list, strlen(list));
+	printf("kgen: %d programs compiled for %s (foreign %s), %d distinct\n", compiled, argv[2], argv[3],
+	       programs);
 	return 0;
 }

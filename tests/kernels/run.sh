@@ -183,10 +183,10 @@ gen "$work/x86" x86_64,i386,x32 riscv64
 gen "$work/arm" aarch64,arm x86_64
 gen "$work/riscv" riscv64 aarch64
 
-# judge PERS KERNEL_LABEL LOG CACHE: one result line from a personality's
+# judge PERS KERNEL_LABEL LOG CACHE COMPILED: one result line from a personality's
 # section of a guest's output (or of the native run).
 judge() {
-	awk -v p="$1" -v cache="$4" '
+	awk -v p="$1" -v cache="$4" -v compiled="$5" '
 		$1 == "TFK" && $2 == "pers" { on = ($3 == p); next }
 		!on { next }
 		/^FAIL/ { nfail++; if (!why) why = $0 }
@@ -198,7 +198,7 @@ judge() {
 		END {
 			bad = ""
 			if (progs == "" || vfail != 0) bad = bad "verdicts incomplete; "
-			detail = progs " programs accepted and enforced as emulated"
+			detail = progs " distinct programs (of " compiled " compiled) accepted and enforced as emulated"
 			if (cache != "") {
 				if (c["floor"] == "" || c["ours"] == "" || c["size"] == "")
 					bad = bad "cost incomplete; "
@@ -222,8 +222,8 @@ judge() {
 			print "ok\t" detail
 		}' "$3"
 }
-report() { # PERS KERNEL LOG CACHE
-	out=$(judge "$1" "$2" "$3" "$4")
+report() { # PERS KERNEL LOG CACHE GROUPDIR
+	out=$(judge "$1" "$2" "$3" "$4" "$(cat "$5/compiled")")
 	result "$1" "$2" "${out%%	*}" "${out#*	}"
 }
 
@@ -244,7 +244,7 @@ for p in i386 x32; do
 		set -- $(cat "$work/x86/$p.enosys")
 		timeout 60 "$work/guest-x86_64" exec "$work/x86/exec.bpf" "$work/kcheck-$p" enosys "$1" "$2" || true
 	} > "$work/native-$p.log" 2>&1
-	report "$p" "$native" "$work/native-$p.log" ""
+	report "$p" "$native" "$work/native-$p.log" "" "$work/x86"
 done
 
 # boot NAME ARCH SUITE GROUPDIR PERS... : one guest running every check of
@@ -306,7 +306,7 @@ boot() {
 		[ -x "$work/kcheck-$p" ] || { result "$p" "$kver" SKIP "no compiler for $p"; continue; }
 		major=${kver%%.*} minor=${kver#*.}
 		if [ "$major" -gt 5 ] || { [ "$major" -eq 5 ] && [ "$minor" -ge 11 ]; }; then has_cache=yes; else has_cache=no; fi
-		report "$p" "$kver" "$work/serial-$name.txt" "$has_cache"
+		report "$p" "$kver" "$work/serial-$name.txt" "$has_cache" "$g"
 	done
 	# tftrace, the example tracer, on this kernel.
 	if [ $ok = 1 ] && [ -n "$guest" ]; then
