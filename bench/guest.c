@@ -24,6 +24,12 @@
  *       PROGRAM traces returns ENOSYS when no tracer is attached (N, default
  *       openat, must be traced by PROGRAM). Prints "check NAME VALUE" lines.
  *
+ *   guest exec PROGRAM CMD [ARG...]
+ *       tracefilter_install of PROGRAM (SPEC_ALLOW, no_new_privs allowed) in a
+ *       child that then executes CMD, as a tracer does for its tracee (CMD
+ *       may be of another personality: the filter survives execve). Prints
+ *       "check exec_install ..." and "check exec_exit STATUS".
+ *
  * A measuring child may run under a filter that traces every syscall but
  * the measured one (`!write`): with no tracer those fail with ENOSYS, so it
  * makes no other syscall once the filter is on. It reads the TSC, reports
@@ -49,7 +55,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
+#endif
 
 #include <tracefilter.h>
 
@@ -126,16 +134,30 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The TSC on x86; elsewhere the monotonic clock in ns (under QEMU with
+ * -icount both count guest instructions). */
+static uint64_t clock_ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __rdtsc();
+#else
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+#endif
+}
+
 /* TSC ticks per ns, against the monotonic clock over ~50 ms. */
 static double tsc_per_ns(void)
 {
 	double t0 = now_s(), t1;
-	uint64_t c0 = __rdtsc(), c1;
+	uint64_t c0 = clock_ticks(), c1;
 
 	do
 		t1 = now_s();
 	while (t1 - t0 < 0.05);
-	c1 = __rdtsc();
+	c1 = clock_ticks();
 	return (c1 - c0) / ((t1 - t0) * 1e9);
 }
 
@@ -161,10 +183,10 @@ static int measure(const struct spec *s, struct shared *sh, long nr, long batch,
 		r = syscall(nr, -1L, 0L, 0L);
 		sh->first = r;
 		sh->first_errno = r < 0 ? errno : 0;
-		t0 = __rdtsc();
+		t0 = clock_ticks();
 		for (long i = 0; i < batch; i++)
 			syscall(nr, -1L, 0L, 0L);
-		sh->ticks = __rdtsc() - t0;
+		sh->ticks = clock_ticks() - t0;
 		sh->done = 1;
 		syscall(SYS_exit_group, 0);
 		*(volatile int *)0 = 0;	/* exit_group traced: end by a fault */
@@ -394,6 +416,36 @@ static int checks(int argc, char **argv)
 	return 0;
 }
 
+static int exec_under(int argc, char **argv)
+{
+	struct tracefilter_install_report r;
+	struct sock_fprog prog;
+	int rc, status;
+	pid_t pid;
+
+	if (argc < 2 || load_file(argv[0], &prog)) {
+		fprintf(stderr, "guest: exec needs a program file and a command\n");
+		return 2;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		tracefilter_install_report_init(&r);
+		rc = tracefilter_install(&prog, TRACEFILTER_INSTALL_SPEC_ALLOW |
+					 TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS, &r);
+		printf("check exec_install %d installed=%u mechanism=%u flags=%#x nnp=%u step=%u errno=%d\n",
+		       rc, r.installed, r.mechanism, r.flags, r.no_new_privs, r.failed_step, r.error);
+		fflush(stdout);
+		execv(argv[1], argv + 1);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	printf("check exec_exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -401,7 +453,10 @@ int main(int argc, char **argv)
 		return cost(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "checks"))
 		return checks(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "exec"))
+		return exec_under(argc - 2, argv + 2);
 	fprintf(stderr, "usage: guest cost [--nr N] [--rounds R] [--batch B] LABEL=none|floor|FILE...\n"
-			"       guest checks [--trace-nr N] PROGRAM\n");
+			"       guest checks [--trace-nr N] PROGRAM\n"
+			"       guest exec PROGRAM CMD [ARG...]\n");
 	return 2;
 }

@@ -3,7 +3,7 @@
 # integrations/strace/tracefilter.patch against this tree's library, in DIR,
 # and prints the path of the binary (for STRACE_PATCHED). The source comes
 # through apt with a private configuration (deb-src of bookworm), cached in
-# $TRACEFILTER_BENCH_CACHE like bench/qemu.sh's downloads.
+# $TRACEFILTER_BENCH_CACHE (default ~/.cache/tracefilter-bench).
 # Needs: apt-get, dpkg-dev, autoconf, automake, patch, pkg-config, make, gcc.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
