@@ -16,6 +16,8 @@
 pub mod arch;
 pub mod assemble;
 pub(crate) mod bpf;
+pub mod clone_guard;
+pub mod clone_stop;
 pub mod compile;
 pub mod disasm;
 pub mod emulate;
@@ -35,7 +37,7 @@ pub mod verify;
 pub mod weights;
 
 pub use bpf::Insn;
-pub use compile::{compile, compile_weighted, Program};
+pub use compile::{compile, compile_guarded, compile_weighted, Program};
 pub use error::{Error, Result};
 pub use set::Decisions;
 pub use spec::{Objective, Options, Personality, Strategy};
