@@ -9,7 +9,9 @@
 //! action-cache prover; [`disasm`] lists any program. Only [`ffi`] holds
 //! `unsafe`,
 //! with the syscall layer on the kernel side: [`install`] (between fork and
-//! execve) and [`probe`]; [`protocol`] tells a tracer how to resume.
+//! execve), [`probe`] and [`clone_stop`] (the tracer's half of the
+//! CLONE_UNTRACED guard of [`clone_guard`]); [`protocol`] tells a tracer how
+//! to resume.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
