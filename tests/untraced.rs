@@ -216,9 +216,22 @@ fn skip_reason() -> Option<String> {
     if r == 0 || errno() != libc::EFAULT {
         return Some("seccomp filter mode is not available".into());
     }
-    native_table()
-        .is_none()
-        .then(|| "no syscall table for this arch".into())
+    if native_table().is_none() {
+        return Some("no syscall table for this arch".into());
+    }
+    // ptrace may be forbidden (YAMA, containers): try it in a child.
+    let pid = {
+        let _lock = FORK.lock().unwrap_or_else(|e| e.into_inner());
+        unsafe { libc::fork() }
+    };
+    if pid == 0 {
+        let r = unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) };
+        unsafe { libc::_exit((r != 0) as c_int) };
+    }
+    let mut st = 0;
+    unsafe { libc::waitpid(pid, &mut st, 0) };
+    (!libc::WIFEXITED(st) || libc::WEXITSTATUS(st) != 0)
+        .then(|| "this process may not be traced (PTRACE_TRACEME refused)".into())
 }
 
 /// Runs the case in a forked child (ptrace state stays out of the test
