@@ -106,6 +106,9 @@ static int read_prog(const char *path)
 	return 0;
 }
 
+/* "tracefilter: CLONE_UNTRACED guard on" in strace's debug output. */
+static int guard_on;
+
 /* The "tracefilter: personality" lines of strace's debug output on stdin. */
 static int read_personalities(void)
 {
@@ -115,6 +118,8 @@ static int read_personalities(void)
 		/* strace prefixes its messages with "argv0: " */
 		char *s = strstr(line, ": ");
 
+		if (s && !strncmp(s + 2, "tracefilter: CLONE_UNTRACED guard on", 36))
+			guard_on = 1;
 		if (s && !strncmp(s + 2, "tracefilter: personality ", 25) &&
 		    parse_personality(s + 2) < 0) {
 			fprintf(stderr, "tfcheck: cannot parse: %s", s + 2);
@@ -216,7 +221,8 @@ static int recompile(void)
 	struct tracefilter_options opts;
 
 	tracefilter_options_init(&opts);
-	if (guarded())
+	/* Guarded programs load an argument unless clone is traced anyway. */
+	if (guard_on || guarded())
 		opts.flags |= TRACEFILTER_COMPILE_GUARD_UNTRACED;
 	rc = tracefilter_compile(views, npers, &opts, &prog);
 	if (rc != TRACEFILTER_OK) {
@@ -225,7 +231,7 @@ static int recompile(void)
 	}
 	f = tracefilter_program_fprog(prog);
 	printf("dumped %u instructions, recompiled %u%s\n", ninsns, f->len,
-	       guarded() ? " with the CLONE_UNTRACED guard" : "");
+	       opts.flags ? " with the CLONE_UNTRACED guard" : "");
 	rc = f->len == ninsns && !memcmp(f->filter, insns, ninsns * sizeof(insns[0])) ? 0 : 1;
 	printf("%s\n", rc ? "programs differ" : "identical");
 	tracefilter_program_free(prog);
