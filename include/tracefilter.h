@@ -205,6 +205,24 @@
 #define TRACEFILTER_OBJECTIVE_SIZE 1
 
 /**
+ * tracefilter_options flag: the CLONE_UNTRACED guard. The program also
+ * stops the tracee (with the traced action, which must be
+ * SECCOMP_RET_TRACE) on every clone whose flags argument has
+ * CLONE_UNTRACED in its low 32 bits, and on every clone3 (its flags are in
+ * memory, out of BPF's reach). At that stop the tracer calls
+ * tracefilter_untraced_clear, and the child is created traced. Every other
+ * syscall keeps its action, and the allowed ones stay kernel-cacheable;
+ * clone itself is no longer cacheable (the kernel's cache emulator does
+ * not know an argument load), and neither is clone3, which now stops.
+ * The figures (tracefilter_program_stats) count clone and clone3 as
+ * traced. TRACEFILTER_E_INVALID for a personality whose clone number the
+ * library does not know (x86_64, i386, x32, aarch64, arm, riscv64,
+ * ppc64, ppc64le, s390, s390x, loongarch64 are known) or a traced action
+ * other than SECCOMP_RET_TRACE.
+ */
+#define TRACEFILTER_COMPILE_GUARD_UNTRACED 1
+
+/**
  * tracefilter_install flag: also pass SECCOMP_FILTER_FLAG_SPEC_ALLOW (no
  * forced speculative-store-bypass mitigation for the tracee); dropped and
  * retried without when the kernel refuses it (EINVAL).
@@ -277,6 +295,36 @@
 #define TRACEFILTER_STOP_SYSCALL_EXIT 3
 
 /**
+ * tracefilter_untraced_clear flag: rewrite clone's flags through the
+ * register set even where PTRACE_SET_SYSCALL_INFO exists (for tests).
+ */
+#define TRACEFILTER_UNTRACED_NO_SET_SYSCALL_INFO 1
+
+/**
+ * tracefilter_untraced_clear flag: rewrite clone3's flags with
+ * PTRACE_POKEDATA even where process_vm_writev works (for tests).
+ */
+#define TRACEFILTER_UNTRACED_NO_VM_WRITEV 2
+
+/**
+ * tracefilter_untraced_clear result: nothing to do (not a clone or clone3
+ * stop, or CLONE_UNTRACED not set).
+ */
+#define TRACEFILTER_UNTRACED_NONE 0
+
+/**
+ * tracefilter_untraced_clear result: CLONE_UNTRACED cleared in clone's
+ * flags argument.
+ */
+#define TRACEFILTER_UNTRACED_CLONE 1
+
+/**
+ * tracefilter_untraced_clear result: CLONE_UNTRACED cleared in clone3's
+ * struct clone_args, in the tracee's memory.
+ */
+#define TRACEFILTER_UNTRACED_CLONE3 2
+
+/**
  * A compiled, verified program (opaque).
  */
 struct tracefilter_program;
@@ -332,6 +380,10 @@ struct tracefilter_options {
    * caller and read only during tracefilter_compile; nothing is kept.
    */
   const double *const *weights;
+  /**
+   * TRACEFILTER_COMPILE_* flags; default 0. (Since struct size 48.)
+   */
+  uint32_t flags;
 };
 
 /**
@@ -665,6 +717,31 @@ int tracefilter_probe_install(const struct sock_fprog *prog, uint32_t flags, str
  * then); `*out` is unchanged on error.
  */
 int tracefilter_protocol_step(uint32_t mode, uint32_t order, uint32_t stop, int traced, struct tracefilter_resume *out);
+
+/**
+ * The tracer's half of TRACEFILTER_COMPILE_GUARD_UNTRACED: call it at
+ * every seccomp stop of tracee `pid` (it is cheap on any other syscall).
+ * If the tracee is entering clone with CLONE_UNTRACED in its flags, or
+ * clone3 with it in its struct clone_args, the flag is cleared: the kernel
+ * runs the filter again on the new flags, and the child is created traced
+ * and reported through PTRACE_O_TRACECLONE/TRACEFORK/TRACEVFORK. Also works
+ * at a syscall-entry stop. A tracer that prints clone's flags should do so
+ * before this call.
+ *
+ * clone: PTRACE_SET_SYSCALL_INFO (Linux 6.16+), else the register set
+ * (x86_64 tracers: x86_64, x32 and i386 tracees). clone3:
+ * process_vm_writev, else PTRACE_POKEDATA. Needs PTRACE_GET_SYSCALL_INFO
+ * (Linux 5.3+).
+ *
+ * `*result` (may be NULL) gets TRACEFILTER_UNTRACED_*. Returns
+ * TRACEFILTER_OK; TRACEFILTER_E_INVALID for unknown flags;
+ * TRACEFILTER_E_UNSUPPORTED when the kernel or the tracer's arch lacks a
+ * way to read or rewrite the flags (the child then escapes, as without the
+ * guard); TRACEFILTER_E_PTRACE (the tracee is not in a ptrace stop of
+ * this tracer, or died) or TRACEFILTER_E_KERNEL (the tracee's memory
+ * could not be written) otherwise.
+ */
+int tracefilter_untraced_clear(int pid, uint32_t flags, uint32_t *result);
 
 /**
  * Finds a personality by the name strace gives it: "x86_64", "i386",

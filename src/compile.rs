@@ -8,10 +8,9 @@ use crate::error::{Error, Result};
 use crate::peephole;
 use crate::program::Graph;
 use crate::set::Decisions;
-use crate::spec::{Objective, Options, Personality, Strategy};
+use crate::spec::{self, Objective, Options, Personality, Strategy};
 use crate::stats::Stats;
 use crate::strategy;
-use crate::verify::verify;
 use crate::weights::{self, ArchWeights, SyscallWeights};
 
 /// A compiled, verified program.
@@ -48,7 +47,32 @@ pub fn compile_weighted(
     opts: &Options,
     weights: &SyscallWeights,
 ) -> Result<Program> {
+    compile_adjusted(pers, opts, weights, |_| {})
+}
+
+/// [`compile_weighted`] with the CLONE_UNTRACED guard
+/// ([`crate::clone_guard`]). The program's figures are those of
+/// [`crate::clone_guard::Plan::personalities`].
+pub fn compile_guarded(
+    pers: &[Personality],
+    opts: &Options,
+    weights: &SyscallWeights,
+) -> Result<Program> {
+    spec::validate(pers)?;
+    let plan = crate::clone_guard::Plan::new(pers, opts)?;
+    compile_adjusted(&plan.personalities(pers), opts, weights, |d| {
+        plan.apply(d, opts)
+    })
+}
+
+fn compile_adjusted(
+    pers: &[Personality],
+    opts: &Options,
+    weights: &SyscallWeights,
+    adjust: impl FnOnce(&mut Decisions),
+) -> Result<Program> {
     let mut d = Decisions::new(pers, opts)?;
+    adjust(&mut d);
     weights::validate(pers, weights)?;
     let mut w = ArchWeights::new(&d, pers, weights);
     if !weights.is_empty() {
@@ -138,7 +162,7 @@ pub fn compile_weighted(
     if let Some(p) = best {
         // Only the program returned needs the proof; a failure is a bug in
         // the strategy, reported rather than worked around.
-        verify(&p.insns, &d).map_err(Error::Verify)?;
+        crate::clone_guard::verify(&p.insns, &d).map_err(Error::Verify)?;
         return Ok(p);
     }
     // Nothing fits: "too large" says more than "this strategy cannot".
@@ -384,7 +408,7 @@ fn build(s: Strategy, d: &Decisions, w: &ArchWeights) -> Result<Program> {
             d.interval_count()
         )));
     }
-    let mut g = Graph::new();
+    let mut g = Graph::with_guards(&d.guards);
     let root = strategy::build(s, d, w, &mut g)?;
     let insns = assemble(&g, root)?;
     let insns = peephole::optimize(insns, d);

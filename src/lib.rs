@@ -9,13 +9,17 @@
 //! action-cache prover; [`disasm`] lists any program. Only [`ffi`] holds
 //! `unsafe`,
 //! with the syscall layer on the kernel side: [`install`] (between fork and
-//! execve) and [`probe`]; [`protocol`] tells a tracer how to resume.
+//! execve), [`probe`] and [`clone_stop`] (the tracer's half of the
+//! CLONE_UNTRACED guard of [`clone_guard`]); [`protocol`] tells a tracer how
+//! to resume.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod arch;
 pub mod assemble;
 pub(crate) mod bpf;
+pub mod clone_guard;
+pub mod clone_stop;
 pub mod compile;
 pub mod disasm;
 pub mod emulate;
@@ -35,7 +39,7 @@ pub mod verify;
 pub mod weights;
 
 pub use bpf::Insn;
-pub use compile::{compile, compile_weighted, Program};
+pub use compile::{compile, compile_guarded, compile_weighted, Program};
 pub use error::{Error, Result};
 pub use set::Decisions;
 pub use spec::{Objective, Options, Personality, Strategy};

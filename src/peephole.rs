@@ -62,7 +62,8 @@ pub fn optimize(prog: Vec<Insn>, d: &Decisions) -> Vec<Insn> {
 /// [`optimize`], proving the program after every single pass.
 pub fn optimize_checked(prog: Vec<Insn>, d: &Decisions) -> Result<Vec<Insn>, String> {
     passes(prog, |p| {
-        crate::verify::verify(p, d).map_err(|e| format!("a peephole pass broke the program: {e}"))
+        crate::clone_guard::verify(p, d)
+            .map_err(|e| format!("a peephole pass broke the program: {e}"))
     })
 }
 

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::bpf::*;
+use crate::clone_guard::Guard;
 
 pub type NodeId = u32;
 
@@ -67,11 +68,20 @@ pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 pub struct Graph {
     nodes: Vec<Node>,
     index: HashMap<Node, NodeId, FxBuild>,
+    guards: Vec<Guard>,
 }
 
 impl Graph {
     pub fn new() -> Self {
         Graph::default()
+    }
+
+    /// A graph in which `ret` of a guard's sentinel is the guard's test.
+    pub fn with_guards(guards: &[Guard]) -> Self {
+        Graph {
+            guards: guards.to_vec(),
+            ..Graph::default()
+        }
     }
 
     pub fn node(&self, id: NodeId) -> Node {
@@ -97,6 +107,11 @@ impl Graph {
     }
 
     pub fn ret(&mut self, k: u32) -> NodeId {
+        if let Some(g) = self.guards.iter().find(|g| g.sentinel == k).copied() {
+            let (hit, miss) = (self.ret(g.hit), self.ret(g.miss));
+            let test = self.jump(BPF_JMP | BPF_JSET | BPF_K, g.mask, hit, miss);
+            return self.load(g.offset, test);
+        }
         self.intern(Node::Ret(k))
     }
 

@@ -5,6 +5,7 @@
 //! this form only. A second personality on the same arch, such as x32 beside
 //! x86_64, is nothing but more intervals of that arch.
 
+use crate::clone_guard::Guard;
 use crate::error::{Error, Result};
 use crate::spec::{self, Options, Personality};
 
@@ -34,6 +35,25 @@ impl ArchDecisions {
     pub fn index_of(&self, nr: u32) -> usize {
         self.intervals.partition_point(|iv| iv.hi < nr)
     }
+
+    /// Gives `nr` alone `action`, splitting its interval.
+    pub fn isolate(&mut self, nr: u32, action: u32) {
+        let i = self.index_of(nr);
+        let iv = self.intervals[i];
+        let mut parts = Vec::with_capacity(3);
+        if iv.lo < nr {
+            parts.push(Interval { hi: nr - 1, ..iv });
+        }
+        parts.push(Interval {
+            lo: nr,
+            hi: nr,
+            action,
+        });
+        if nr < iv.hi {
+            parts.push(Interval { lo: nr + 1, ..iv });
+        }
+        self.intervals.splice(i..=i, parts);
+    }
 }
 
 /// The whole specification: arches in dispatch order, and the action for
@@ -42,6 +62,9 @@ impl ArchDecisions {
 pub struct Decisions {
     pub archs: Vec<ArchDecisions>,
     pub other_arch: u32,
+    /// Actions that stand for an argument test ([`crate::clone_guard`]);
+    /// empty unless the CLONE_UNTRACED guard is on.
+    pub guards: Vec<Guard>,
 }
 
 impl Decisions {
@@ -71,6 +94,7 @@ impl Decisions {
         Ok(Decisions {
             archs,
             other_arch: opts.unknown_arch_action,
+            guards: Vec::new(),
         })
     }
 

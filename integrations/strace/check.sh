@@ -1,12 +1,18 @@
 #!/bin/sh
-# Checks the strace integration end to end, as root on Debian 12:
-# Debian's strace 6.1 source, tracefilter.patch applied, built against this
-# tree's library, then
+# check.sh VERSION [SRC]: checks the strace integration end to end, as root
+# on Debian 12, for strace VERSION (6.1: Debian's source package and
+# tracefilter.patch; 7.2: upstream's v7.2 tree from SRC, default
+# ../shared/src beside the repository, and the series 7.2/*.patch; see
+# lib.sh). The patches are applied, and patched strace is built against
+# this tree's library, unpatched strace the same way, then
 #   1. strace's own tests that exercise --seccomp-bpf (and those mentioning
-#      seccomp) give the same results as on unpatched strace built the same
-#      way; with STRACE_FULL_CHECK=1 strace's whole `make check` as well;
-#   2. for every set of the corpus, patched strace and Debian's strace trace
-#      the same real programs the same way (-f --seccomp-bpf -e trace=SET);
+#      seccomp) give the same results as on unpatched strace; with
+#      STRACE_FULL_CHECK=1 strace's whole `make check` on both builds, every
+#      test that does not pass on patched strace doing the same on unpatched
+#      (STRACE_FULL_CHECK=patched: the whole suite on patched strace, on
+#      unpatched strace the seccomp tests and those not passing on patched);
+#   2. for every set of the corpus, patched and unpatched strace trace the
+#      same real programs the same way (-f --seccomp-bpf -e trace=SET);
 #   3. patched strace's -d dump is exactly tracefilter_compile's program for
 #      the bitmaps strace built; it is kernel-cacheable for every corpus set
 #      and for large random sets;
@@ -14,16 +20,27 @@
 #      gives strace's warning and a correct plain-ptrace trace.
 # Prints "N passed, M failed"; exit status 1 if any failed.
 #
-# Needs: root, network (apt-get source), dpkg-dev, autoconf, automake,
-# pkg-config, make, gcc, cargo, strace (Debian's, for the comparison).
+#   5. CLONE_UNTRACED (strace issue #303): the reproducer's children
+#      created with CLONE_UNTRACED (raw clone, clone3, a thread) lose their
+#      openat to ENOSYS under unpatched strace -f --seccomp-bpf and are
+#      traced, their openat succeeding, under patched strace.
+# Prints "N passed, M failed"; exit status 1 if any failed.
+#
+# Needs: root, dpkg-dev and network (6.1: apt-get source), autoconf,
+# automake, gawk (7.2), pkg-config, make, gcc, cargo, patch.
 # Environment: TF_STRACE_WORK (work directory, kept; default a new /tmp one,
 # removed at the end unless KEEP=1), TF_CORPUS (default tests/corpus.txt
 # of the repository), TF_REPO (the tracefilter tree whose library is
-# built, default this one), STRACE_FULL_CHECK=1, JOBS (default 2).
+# built, default this one), STRACE_FULL_CHECK=0|1|patched, JOBS (default 2).
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+here=$tf_here
+repo=$tf_repo
+[ $# -ge 1 ] || { echo "usage: $0 VERSION [SRC]   (VERSION: 6.1 or 7.2)" >&2; exit 2; }
+version=$1
+tf_check_version "$version"
+srcarg=${2:-}
 corpus=${TF_CORPUS:-$repo/tests/corpus.txt}
 librepo=${TF_REPO:-$repo}
 jobs=${JOBS:-2}
@@ -43,29 +60,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ "$(id -u)" = 0 ] || die "must run as root (apt-get, seccomp without no_new_privs)"
+case ${STRACE_FULL_CHECK:-0} in
+0 | 1 | patched) ;;
+*) die "STRACE_FULL_CHECK must be 0, 1 or patched" ;;
+esac
+[ "$(id -u)" = 0 ] || die "must run as root (seccomp without no_new_privs, as strace's users run it)"
 [ -r "$corpus" ] || die "no corpus at $corpus"
 missing=
-for c in apt-get dpkg-source autoreconf pkg-config make gcc cargo patch awk sed sort diff; do
+for c in autoreconf pkg-config make gcc cargo patch awk sed sort diff; do
 	command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 done
+[ "$version" = 6.1 ] && ! command -v dpkg-source >/dev/null 2>&1 && missing="$missing dpkg-source"
 [ -z "$missing" ] || die "missing commands:$missing"
-debian_strace=/usr/bin/strace
-[ -x "$debian_strace" ] || die "Debian's strace is not installed (apt-get install strace)"
 
 # ---------------------------------------------------------------- sources
-phase "strace 6.1 source"
-if ! grep -Eqs '^(deb-src|Types:.*deb-src)' /etc/apt/sources.list /etc/apt/sources.list.d/*; then
-	echo 'deb-src http://deb.debian.org/debian bookworm main' > /etc/apt/sources.list.d/deb-src.list
-	apt-get update -q >/dev/null
-fi
-orig="$work/src/strace-6.1"
-if [ ! -x "$orig/configure" ]; then
-	rm -rf "$work/src"
-	mkdir -p "$work/src"
-	(cd "$work/src" && { apt-get source -q strace=6.1-0.1 >/dev/null 2>&1 || apt-get source -q strace >/dev/null; })
-fi
-[ -x "$orig/configure" ] || die "apt-get source strace gave no strace-6.1"
+phase "strace $version source"
+orig="$work/src/strace-$version"
+tf_source "$version" "$orig" "$srcarg"
 
 # ---------------------------------------------------------------- library
 phase "tracefilter library"
@@ -78,6 +89,7 @@ mkdir -p "$bin"
 gcc -O2 -Wall -Wextra $(pkg-config --cflags tracefilter) -o "$bin/tfcheck" "$here/tfcheck.c" \
 	$(pkg-config --libs tracefilter) -Wl,-rpath,"$prefix/lib"
 gcc -O2 -Wall -Wextra -o "$bin/seccomp_stack" "$repo/tests/c/seccomp_stack.c"
+gcc -O2 -Wall -Wextra -pthread -o "$bin/untraced" "$repo/tests/c/untraced.c"
 
 # ---------------------------------------------------------------- builds
 phase "patch, configure and build (patched; unpatched; patched without --with-tracefilter)"
@@ -87,21 +99,19 @@ plain="$work/patched-without"
 rm -rf "$stock" "$patched" "$plain"
 cp -a "$orig" "$stock"
 cp -a "$orig" "$patched"
-if (cd "$patched" && patch -s -p1 < "$here/tracefilter.patch"); then
-	pass "tracefilter.patch applies to Debian's strace 6.1"
+if tf_apply "$version" "$patched"; then
+	pass "the patches apply to strace $version ($(tf_patches "$version" | wc -l) patches)"
 else
-	fail "tracefilter.patch does not apply"
+	fail "the patches do not apply to strace $version"
 	echo "$passed passed, $failed failed"
 	exit 1
 fi
-(cd "$patched" && autoreconf -fi >/dev/null 2>&1) || die "autoreconf failed"
+tf_bootstrap "$version" "$patched" >"$work/bootstrap.out" 2>&1 || die "bootstrap failed (see $work/bootstrap.out)"
+tf_bootstrap "$version" "$stock" >"$work/bootstrap-stock.out" 2>&1 || die "bootstrap of unpatched strace failed"
 cp -a "$patched" "$plain"
 
 build() { # dir, configure arguments...
-	dir=$1
-	shift
-	(cd "$dir" && ./configure -q --enable-mpers=no "$@" >"$dir/configure.out" 2>&1 &&
-		make -j"$jobs" >"$dir/make.out" 2>&1)
+	JOBS=$jobs tf_configure_make "$@"
 }
 if build "$patched" --with-tracefilter LDFLAGS="-Wl,-rpath,$prefix/lib" &&
 	ldd "$patched/src/strace" | grep -q "$prefix/lib/libtracefilter"; then
@@ -119,12 +129,14 @@ else
 	fail "patched source without --with-tracefilter"
 fi
 new="$patched/src/strace"
+ref="$stock/src/strace"
 
 # ---------------------------------------------------------------- 1. strace's tests
 phase "strace's own tests"
-seccomp_tests=$(cd "$orig/tests" && ls filter_seccomp.gen.test filter_seccomp-flag.gen.test \
+# In the bootstrapped tree: strace 7.2 generates its *.gen.test scripts.
+seccomp_tests=$(cd "$stock/tests" && { ls filter_seccomp.gen.test filter_seccomp-flag.gen.test \
 	filter_seccomp-perf.test bexecve.test options-syntax.test 2>/dev/null;
-	grep -l -e seccomp *.test | sort -u)
+	grep -l -e seccomp *.test; } | sort -u || :)
 seccomp_tests=$(echo "$seccomp_tests" | sort -u | tr '\n' ' ')
 echo "tests: $seccomp_tests"
 
@@ -149,37 +161,56 @@ compare_tests() { # label tests...
 		fi
 	done
 }
-t0=$(date +%s)
-run_tests "$patched" $seccomp_tests
-t1=$(date +%s)
-run_tests "$stock" $seccomp_tests
-echo "seccomp tests: patched $((t1 - t0)) s, unpatched $(($(date +%s) - t1)) s"
-compare_tests "strace test" $seccomp_tests
-
-if [ "${STRACE_FULL_CHECK:-0}" = 1 ]; then
-	phase "strace's whole make check (patched); non-passing tests rerun on unpatched"
-	t0=$(date +%s)
-	make -C "$patched" -j"$jobs" check >"$patched/check.out" 2>&1 || :
-	echo "whole make check, patched: $(($(date +%s) - t0)) s"
-	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$patched/tests/test-suite.log" || :
+if [ "${STRACE_FULL_CHECK:-0}" != 0 ]; then
+	# The whole suite on patched strace, and on unpatched strace either
+	# whole (1) or only the tests that do not pass on patched strace
+	# (patched: the comparison below needs no more); the seccomp tests are
+	# among them.
+	trees=$patched
+	[ "$STRACE_FULL_CHECK" = patched ] || trees="$patched $stock"
+	phase "strace's whole make check on $([ "$STRACE_FULL_CHECK" = patched ] && echo "patched strace" || echo "patched and unpatched strace")"
+	for tree in $trees; do
+		t0=$(date +%s)
+		make -C "$tree" -j"$jobs" check >"$tree/check.out" 2>&1 || :
+		echo "whole make check, $(basename "$tree"): $(($(date +%s) - t0)) s:" \
+			$(grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$tree/tests/test-suite.log" | tr -d '#')
+	done
 	others=$(cd "$patched/tests" && grep -L '^:test-result: PASS' *.trs | sed 's/\.trs$/.test/' | tr '\n' ' ')
-	if [ -n "$others" ]; then
-		run_tests "$stock" $others
-		for t in $others; do
-			a=$(result "$patched" "$t")
-			b=$(result "$stock" "$t")
-			[ "$a" != "$b" ] || continue
-			# Rerun once: some of strace's tests are timing-sensitive.
-			run_tests "$patched" "$t"
-			a=$(result "$patched" "$t")
-			[ "$a" = "$b" ] || [ "$a" = PASS ] || fail "make check $t: patched $a, unpatched $b"
-		done
+	if [ "$STRACE_FULL_CHECK" = patched ]; then
+		t0=$(date +%s)
+		run_tests "$stock" $seccomp_tests $others
+		echo "seccomp tests and the $(echo $others | wc -w) tests not passing on patched strace, unpatched: $(($(date +%s) - t0)) s"
 	fi
-	pass "whole make check: every test not passing on patched strace does the same on unpatched"
+	compare_tests "strace test" $seccomp_tests
+	differ=0
+	for t in $others; do
+		a=$(result "$patched" "$t")
+		b=$(result "$stock" "$t")
+		[ "$a" != "$b" ] || continue
+		# Rerun once on both: some of strace's tests are timing-sensitive.
+		run_tests "$patched" "$t"
+		run_tests "$stock" "$t"
+		a=$(result "$patched" "$t")
+		b=$(result "$stock" "$t")
+		if [ "$a" != "$b" ] && [ "$a" != PASS ]; then
+			fail "make check $t: patched $a, unpatched $b"
+			differ=$((differ + 1))
+		fi
+	done
+	echo "not passing on patched strace: $(echo $others | wc -w) tests"
+	[ "$differ" != 0 ] ||
+		pass "whole make check: every test not passing on patched strace does the same on unpatched"
+else
+	t0=$(date +%s)
+	run_tests "$patched" $seccomp_tests
+	t1=$(date +%s)
+	run_tests "$stock" $seccomp_tests
+	echo "seccomp tests: patched $((t1 - t0)) s, unpatched $(($(date +%s) - t1)) s"
+	compare_tests "strace test" $seccomp_tests
 fi
 
-# ---------------------------------------------------------------- 2. same trace as Debian's strace
-phase "corpus: patched strace vs Debian's strace"
+# ---------------------------------------------------------------- 2. same trace as unpatched strace
+phase "corpus: patched vs unpatched strace $version"
 prog='cat /etc/hostname >/dev/null; ls -l / >/dev/null; echo x | wc -c >/dev/null; sleep 0.01; exec true'
 sets=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$corpus")
 
@@ -205,7 +236,7 @@ trace_same() { # label set [wrapper...] : patched --seccomp-bpf vs reference
 		rm -rf "$work/t"
 		mkdir -p "$work/t/new" "$work/t/ref"
 		"$@" "$new" -f -ff -o "$work/t/new/out" --seccomp-bpf -e trace="$set" sh -c "$prog" 2>"$work/t/new.err" || :
-		"$debian_strace" -f -ff -o "$work/t/ref/out" $ref_opts -e trace="$set" sh -c "$prog" 2>"$work/t/ref.err" || :
+		"$ref" -f -ff -o "$work/t/ref/out" $ref_opts -e trace="$set" sh -c "$prog" 2>"$work/t/ref.err" || :
 		normalise "$work/t/new" >"$work/t/new.norm"
 		normalise "$work/t/ref" >"$work/t/ref.norm"
 		if cmp -s "$work/t/new.norm" "$work/t/ref.norm"; then
@@ -219,7 +250,7 @@ trace_same() { # label set [wrapper...] : patched --seccomp-bpf vs reference
 ref_opts=--seccomp-bpf
 echo "$sets" | while IFS= read -r set; do
 	if trace_same corpus "$set" && [ ! -s "$work/t/new.err" ]; then
-		echo "PASS: -e trace=$set: same trace as Debian's strace ($(wc -l <"$work/t/new.norm") processes)"
+		echo "PASS: -e trace=$set: same trace as unpatched strace ($(wc -l <"$work/t/new.norm") processes)"
 	else
 		echo "FAIL: -e trace=$set: traces differ (or messages: $(head -c 200 "$work/t/new.err"))"
 	fi
@@ -271,7 +302,7 @@ table="$work/figures.md"
 echo "$sets" >"$work/sets"
 while IFS= read -r set; do
 	check_dump "-e trace=$set" "$set"
-	b=$(figures_row "$debian_strace" "$set")
+	b=$(figures_row "$ref" "$set")
 	a=$(figures_row "$new" "$set")
 	echo "$set $b $a" | awk '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $6, $7, $8 }' >>"$table"
 done <"$work/sets"
@@ -283,7 +314,7 @@ for n in 50 80 120 200 300; do
 		END { for (i = NR; i > 1; i--) { j = int(rand() * i) + 1; t = name[i]; name[i] = name[j]; name[j] = t }
 		      for (i = 1; i <= n; i++) printf "%s?%s", (i > 1 ? "," : ""), name[i] }' "$work/names")
 	check_dump "random set of $n" "$set"
-	b=$(figures_row "$debian_strace" "$set")
+	b=$(figures_row "$ref" "$set")
 	a=$(figures_row "$new" "$set")
 	echo "random-$n $b $a" | awk '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $6, $7, $8 }' >>"$table"
 done
@@ -306,9 +337,9 @@ if trace_same "ENOMEM" "$set" "$bin/seccomp_stack" room "$room" -- &&
 else
 	fail "install failure (ENOMEM): $(tr '\n' ' ' <"$work/t/new.err" | head -c 300)"
 fi
-"$bin/seccomp_stack" room "$room" -- "$debian_strace" -f --seccomp-bpf -e trace=$set true >/dev/null 2>"$work/stock.err" &&
+"$bin/seccomp_stack" room "$room" -- "$ref" -f --seccomp-bpf -e trace=$set true >/dev/null 2>"$work/stock.err" &&
 	rc=0 || rc=$?
-echo "for comparison, Debian's strace in that case: exit $rc: $(head -n 1 "$work/stock.err")"
+echo "for comparison, unpatched strace in that case: exit $rc: $(head -n 1 "$work/stock.err")"
 # (b) seccomp(2) and prctl(PR_SET_SECCOMP) fail with EPERM everywhere.
 if trace_same "EPERM" "$set" "$bin/seccomp_stack" deny -- && grep -qx "$warning" "$work/t/new.err"; then
 	pass "seccomp(2) and prctl(PR_SET_SECCOMP) refused: warning, same trace as plain ptrace"
@@ -320,7 +351,7 @@ ref_opts=--seccomp-bpf
 out=$("$bin/seccomp_stack" enosys -- "$new" -f -o /dev/null --seccomp-bpf -e trace=$set \
 	sh -c 'grep -E "^(Seccomp_filters|NoNewPrivs):" /proc/self/status' 2>&1 | tr -s '\t\n' '  ')
 if [ "$out" = "NoNewPrivs: 0 Seccomp_filters: 2 " ] && trace_same "ENOSYS" "$set" "$bin/seccomp_stack" enosys --; then
-	pass "seccomp(2) ENOSYS: filter installed through prctl, same trace as Debian's strace"
+	pass "seccomp(2) ENOSYS: filter installed through prctl, same trace as unpatched strace"
 else
 	fail "seccomp(2) ENOSYS: tracee status '$out'"
 fi
@@ -331,6 +362,29 @@ if [ "$out" = "NoNewPrivs: 0 Seccomp_filters: 1 " ]; then
 	pass "filter active in the tracee, no_new_privs not set (root)"
 else
 	fail "tracee status '$out', expected 'NoNewPrivs: 0 Seccomp_filters: 1'"
+fi
+
+# ---------------------------------------------------------------- 5. CLONE_UNTRACED
+phase "CLONE_UNTRACED children (strace issue #303)"
+target="$work/untraced-target"
+echo x >"$target"
+untraced_run() { # strace output-file -> the reproducer's lines
+	timeout 60 "$1" -f -o "$2" --seccomp-bpf -e trace=openat "$bin/untraced" all "$target" 2>&1 || :
+}
+out=$(untraced_run "$ref" "$work/untraced.ref")
+echo "unpatched strace $version:" $out
+if [ "$(echo "$out" | grep -c '^[a-z0-9]*: openat = -1 ENOSYS')" = 3 ]; then
+	pass "unpatched strace $version: the openat of each CLONE_UNTRACED child (clone, clone3, thread) fails with ENOSYS"
+else
+	fail "unpatched strace $version did not show the hole: $out"
+fi
+out=$(untraced_run "$new" "$work/untraced.new")
+echo "patched strace $version:" $out
+seen=$(grep -c "openat(AT_FDCWD, \"$target\", O_RDONLY|O_CLOEXEC) = [0-9]" "$work/untraced.new" || :)
+if [ "$(echo "$out" | grep -c '^[a-z0-9]*: openat = 0$')" = 4 ] && [ "$seen" = 4 ]; then
+	pass "patched strace $version traces the CLONE_UNTRACED children: their openat succeeds and is in the trace ($seen of 4)"
+else
+	fail "patched strace $version: $out; $seen of 4 openat calls traced"
 fi
 
 phase "done"

@@ -106,6 +106,9 @@ static int read_prog(const char *path)
 	return 0;
 }
 
+/* "tracefilter: CLONE_UNTRACED guard on" in strace's debug output. */
+static int guard_on;
+
 /* The "tracefilter: personality" lines of strace's debug output on stdin. */
 static int read_personalities(void)
 {
@@ -115,6 +118,8 @@ static int read_personalities(void)
 		/* strace prefixes its messages with "argv0: " */
 		char *s = strstr(line, ": ");
 
+		if (s && !strncmp(s + 2, "tracefilter: CLONE_UNTRACED guard on", 36))
+			guard_on = 1;
 		if (s && !strncmp(s + 2, "tracefilter: personality ", 25) &&
 		    parse_personality(s + 2) < 0) {
 			fprintf(stderr, "tfcheck: cannot parse: %s", s + 2);
@@ -124,7 +129,23 @@ static int read_personalities(void)
 	return 0;
 }
 
-/* Over the syscalls of a personality's table that the program allows. */
+/*
+ * Whether the program loads a syscall argument: only tracefilter's
+ * CLONE_UNTRACED guard does (strace's own programs read nr and arch only).
+ */
+static int guarded(void)
+{
+	for (unsigned int i = 0; i < ninsns; i++)
+		if (insns[i].code == (BPF_LD | BPF_W | BPF_ABS) && insns[i].k >= 16)
+			return 1;
+	return 0;
+}
+
+/*
+ * Over the syscalls of a personality's table that the program allows. A
+ * guarded program stops clone on its flags: clone is not counted, as
+ * clone3, which it always stops.
+ */
 static int walk(const struct sock_fprog *prog, const char *name, uint32_t below,
 		unsigned int *allowed, double *mean, unsigned int *max, int *cacheable)
 {
@@ -142,7 +163,9 @@ static int walk(const struct sock_fprog *prog, const char *name, uint32_t below,
 	for (uint32_t nr = 0; nr < n; nr++) {
 		uint32_t action, executed, cached;
 
-		if (!tracefilter_syscall_name(arch, flag, nr))
+		const char *sysname = tracefilter_syscall_name(arch, flag, nr);
+
+		if (!sysname || (guarded() && !strcmp(sysname, "clone")))
 			continue;
 		rc = tracefilter_evaluate(prog, arch, nr | flag, &action, &executed);
 		if (rc == TRACEFILTER_OK)
@@ -195,13 +218,20 @@ static int recompile(void)
 	}
 	for (size_t i = 0; i < npers; i++)
 		views[i] = pers[i].p;
-	rc = tracefilter_compile(views, npers, NULL, &prog);
+	struct tracefilter_options opts;
+
+	tracefilter_options_init(&opts);
+	/* Guarded programs load an argument unless clone is traced anyway. */
+	if (guard_on || guarded())
+		opts.flags |= TRACEFILTER_COMPILE_GUARD_UNTRACED;
+	rc = tracefilter_compile(views, npers, &opts, &prog);
 	if (rc != TRACEFILTER_OK) {
 		fprintf(stderr, "tfcheck: tracefilter_compile: %s\n", tracefilter_strerror(rc));
 		return 1;
 	}
 	f = tracefilter_program_fprog(prog);
-	printf("dumped %u instructions, recompiled %u\n", ninsns, f->len);
+	printf("dumped %u instructions, recompiled %u%s\n", ninsns, f->len,
+	       opts.flags ? " with the CLONE_UNTRACED guard" : "");
 	rc = f->len == ninsns && !memcmp(f->filter, insns, ninsns * sizeof(insns[0])) ? 0 : 1;
 	printf("%s\n", rc ? "programs differ" : "identical");
 	tracefilter_program_free(prog);

@@ -11,6 +11,7 @@ use std::mem::size_of;
 use libc::sock_fprog;
 
 use super::ptr;
+use crate::clone_stop;
 use crate::error::status::*;
 use crate::error::{Error, Result};
 use crate::install::{self, Mechanism, Report, Step};
@@ -380,6 +381,63 @@ pub unsafe extern "C" fn tracefilter_protocol_step(
             request,
             decode_entry: r.decode_entry as u32,
         };
+        Ok(())
+    })
+}
+
+/// tracefilter_untraced_clear flag: rewrite clone's flags through the
+/// register set even where PTRACE_SET_SYSCALL_INFO exists (for tests).
+pub const TRACEFILTER_UNTRACED_NO_SET_SYSCALL_INFO: u32 = 0x1;
+/// tracefilter_untraced_clear flag: rewrite clone3's flags with
+/// PTRACE_POKEDATA even where process_vm_writev works (for tests).
+pub const TRACEFILTER_UNTRACED_NO_VM_WRITEV: u32 = 0x2;
+/// tracefilter_untraced_clear result: nothing to do (not a clone or clone3
+/// stop, or CLONE_UNTRACED not set).
+pub const TRACEFILTER_UNTRACED_NONE: u32 = 0;
+/// tracefilter_untraced_clear result: CLONE_UNTRACED cleared in clone's
+/// flags argument.
+pub const TRACEFILTER_UNTRACED_CLONE: u32 = 1;
+/// tracefilter_untraced_clear result: CLONE_UNTRACED cleared in clone3's
+/// struct clone_args, in the tracee's memory.
+pub const TRACEFILTER_UNTRACED_CLONE3: u32 = 2;
+const _: () = assert!(
+    TRACEFILTER_UNTRACED_NO_SET_SYSCALL_INFO == clone_stop::NO_SET_SYSCALL_INFO
+        && TRACEFILTER_UNTRACED_NO_VM_WRITEV == clone_stop::NO_VM_WRITEV
+        && TRACEFILTER_UNTRACED_NONE == clone_stop::Outcome::Nothing as u32
+        && TRACEFILTER_UNTRACED_CLONE == clone_stop::Outcome::Clone as u32
+        && TRACEFILTER_UNTRACED_CLONE3 == clone_stop::Outcome::Clone3 as u32
+);
+
+/// The tracer's half of TRACEFILTER_COMPILE_GUARD_UNTRACED: call it at
+/// every seccomp stop of tracee `pid` (it is cheap on any other syscall).
+/// If the tracee is entering clone with CLONE_UNTRACED in its flags, or
+/// clone3 with it in its struct clone_args, the flag is cleared: the kernel
+/// runs the filter again on the new flags, and the child is created traced
+/// and reported through PTRACE_O_TRACECLONE/TRACEFORK/TRACEVFORK. Also works
+/// at a syscall-entry stop. A tracer that prints clone's flags should do so
+/// before this call.
+///
+/// clone: PTRACE_SET_SYSCALL_INFO (Linux 6.16+), else the register set
+/// (x86_64 tracers: x86_64, x32 and i386 tracees). clone3:
+/// process_vm_writev, else PTRACE_POKEDATA. Needs PTRACE_GET_SYSCALL_INFO
+/// (Linux 5.3+).
+///
+/// `*result` (may be NULL) gets TRACEFILTER_UNTRACED_*. Returns
+/// TRACEFILTER_OK; TRACEFILTER_E_INVALID for unknown flags;
+/// TRACEFILTER_E_UNSUPPORTED when the kernel or the tracer's arch lacks a
+/// way to read or rewrite the flags (the child then escapes, as without the
+/// guard); TRACEFILTER_E_PTRACE (the tracee is not in a ptrace stop of
+/// this tracer, or died) or TRACEFILTER_E_KERNEL (the tracee's memory
+/// could not be written) otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn tracefilter_untraced_clear(
+    pid: c_int,
+    flags: u32,
+    result: *mut u32,
+) -> c_int {
+    guard!(status, {
+        let outcome = clone_stop::clear(pid, flags)?;
+        unsafe { ptr::put(result, outcome as u32) };
         Ok(())
     })
 }

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use libc::{sock_filter, sock_fprog};
 
 use crate::bpf::Insn;
-use crate::compile::{compile_weighted, Program};
+use crate::compile::{compile_guarded, compile_weighted, Program};
 use crate::error::status::*;
 use crate::error::{describe, Error, Result};
 use crate::spec::{
@@ -144,13 +144,34 @@ pub struct tracefilter_options {
     /// syscall number. Weights of traced syscalls are ignored. Owned by the
     /// caller and read only during tracefilter_compile; nothing is kept.
     pub weights: *const *const f64,
+    /// TRACEFILTER_COMPILE_* flags; default 0. (Since struct size 48.)
+    pub flags: u32,
 }
 
 /// Size of the first published `struct tracefilter_options`.
 const OPTIONS_SIZE_V1: usize = 28;
 /// Size with `weights_count` and `weights`.
 const OPTIONS_SIZE_V2: usize = 40;
-const _: () = assert!(size_of::<tracefilter_options>() == OPTIONS_SIZE_V2);
+/// Size with `flags` (and tail padding).
+const OPTIONS_SIZE_V3: usize = 48;
+const _: () = assert!(size_of::<tracefilter_options>() == OPTIONS_SIZE_V3);
+
+/// tracefilter_options flag: the CLONE_UNTRACED guard. The program also
+/// stops the tracee (with the traced action, which must be
+/// SECCOMP_RET_TRACE) on every clone whose flags argument has
+/// CLONE_UNTRACED in its low 32 bits, and on every clone3 (its flags are in
+/// memory, out of BPF's reach). At that stop the tracer calls
+/// tracefilter_untraced_clear, and the child is created traced. Every other
+/// syscall keeps its action, and the allowed ones stay kernel-cacheable;
+/// clone itself is no longer cacheable (the kernel's cache emulator does
+/// not know an argument load), and neither is clone3, which now stops.
+/// The figures (tracefilter_program_stats) count clone and clone3 as
+/// traced. TRACEFILTER_E_INVALID for a personality whose clone number the
+/// library does not know (x86_64, i386, x32, aarch64, arm, riscv64,
+/// ppc64, ppc64le, s390, s390x, loongarch64 are known) or a traced action
+/// other than SECCOMP_RET_TRACE.
+pub const TRACEFILTER_COMPILE_GUARD_UNTRACED: u32 = 0x1;
+const COMPILE_FLAGS: u32 = TRACEFILTER_COMPILE_GUARD_UNTRACED;
 
 /// Figures for one personality, over its allowed (untraced, below nsyscalls) numbers.
 #[repr(C)]
@@ -232,6 +253,7 @@ fn default_options() -> tracefilter_options {
         objective: TRACEFILTER_OBJECTIVE_SPEED,
         weights_count: 0,
         weights: std::ptr::null(),
+        flags: 0,
     }
 }
 
@@ -249,6 +271,7 @@ unsafe fn read_options(p: *const tracefilter_options) -> Result<(Options, tracef
         if size < OPTIONS_SIZE_V1
             || size % 4 != 0
             || (OPTIONS_SIZE_V1 < size && size < OPTIONS_SIZE_V2)
+            || (OPTIONS_SIZE_V2 < size && size < OPTIONS_SIZE_V3)
         {
             return Err(Error::Invalid(format!(
                 "options struct_size {size} is not a known size"
@@ -344,6 +367,12 @@ pub unsafe extern "C" fn tracefilter_compile(
         }
         let list = unsafe { ptr::slice(pers, count, "pers") }?;
         let (opts, raw) = unsafe { read_options(opts) }?;
+        if raw.flags & !COMPILE_FLAGS != 0 {
+            return Err(Error::Invalid(format!(
+                "unknown options flags {:#x}",
+                raw.flags
+            )));
+        }
         let mut owned = Vec::with_capacity(list.len());
         for p in list {
             if p.nsyscalls > MAX_NSYSCALLS {
@@ -376,7 +405,26 @@ pub unsafe extern "C" fn tracefilter_compile(
         }
         let views: Vec<Personality> = owned.iter().map(OwnedPersonality::view).collect();
         let weights = unsafe { read_weights(&raw, list) }?;
-        let program = compile_weighted(&views, &opts, &weights)?;
+        let program = if raw.flags & TRACEFILTER_COMPILE_GUARD_UNTRACED != 0 {
+            let program = compile_guarded(&views, &opts, &weights)?;
+            // The figures see clone and clone3 as the program does: traced.
+            let plan = crate::clone_guard::Plan::new(&views, &opts)?;
+            let marked: Vec<OwnedPersonality> = plan
+                .personalities(&views)
+                .iter()
+                .map(|p| OwnedPersonality {
+                    audit_arch: p.audit_arch,
+                    nr_flag: p.nr_flag,
+                    traced: p.traced.to_vec(),
+                    nsyscalls: p.nsyscalls,
+                })
+                .collect();
+            drop(views);
+            owned = marked;
+            program
+        } else {
+            compile_weighted(&views, &opts, &weights)?
+        };
         let mut boxed = Box::new(tracefilter_program {
             fprog: sock_fprog {
                 len: 0,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <tracefilter.h>
 
@@ -1073,6 +1074,113 @@ static void test_random_programs(void)
 	printf("random programs: %d accepted, %d refused\n", ok, refused);
 }
 
+/* ---- the CLONE_UNTRACED guard ---- */
+
+static uint32_t nr_of(const struct tracefilter_personality *p, const char *name)
+{
+	uint32_t nr = 0;
+
+	CHECK_STATUS(tracefilter_syscall_number(p->audit_arch, p->nr_flag, name, &nr),
+		     TRACEFILTER_OK);
+	return nr | p->nr_flag;
+}
+
+static void test_clone_guard(void)
+{
+	struct pers_buf b[3] = { make_pers("x86_64", 0), make_pers("i386", 0), make_pers("x32", 0) };
+	struct tracefilter_personality pers[3];
+	struct tracefilter_options o;
+	struct tracefilter_program *plain, *guarded;
+	struct tracefilter_stats sp, sg;
+	const struct sock_fprog *f;
+	uint32_t action, executed, cacheable, result = 7;
+	int rc;
+
+	for (int i = 0; i < 3; i++) {
+		uint32_t openat = nr_of(&b[i].p, "openat") & ~b[i].p.nr_flag;
+
+		b[i].bits[openat / 8] |= (uint8_t)(1u << (openat % 8));
+		pers[i] = b[i].p;
+	}
+	tracefilter_options_init(&o);
+	CHECK_EQ(o.flags, 0);
+	CHECK_EQ(o.struct_size, 48);
+	CHECK_STATUS(tracefilter_compile(pers, 3, &o, &plain), TRACEFILTER_OK);
+	o.flags = TRACEFILTER_COMPILE_GUARD_UNTRACED;
+	CHECK_STATUS(tracefilter_compile(pers, 3, &o, &guarded), TRACEFILTER_OK);
+	f = tracefilter_program_fprog(guarded);
+	for (int i = 0; i < 3; i++) {
+		uint32_t arch = pers[i].audit_arch;
+
+		snprintf(where, sizeof(where), "guard, personality %d", i);
+		/* clone with flags 0 (the emulator's arguments) is allowed, uncached */
+		CHECK_STATUS(tracefilter_evaluate(f, arch, nr_of(&pers[i], "clone"), &action, &executed),
+			     TRACEFILTER_OK);
+		CHECK_EQ(action, SECCOMP_RET_ALLOW);
+		CHECK_STATUS(tracefilter_cacheable(f, arch, nr_of(&pers[i], "clone"), &cacheable),
+			     TRACEFILTER_OK);
+		CHECK_EQ(cacheable, 0);
+		CHECK_STATUS(tracefilter_evaluate(f, arch, nr_of(&pers[i], "clone3"), &action, NULL),
+			     TRACEFILTER_OK);
+		CHECK_EQ(action, SECCOMP_RET_TRACE);
+		CHECK_STATUS(tracefilter_evaluate(f, arch, nr_of(&pers[i], "openat"), &action, NULL),
+			     TRACEFILTER_OK);
+		CHECK_EQ(action, SECCOMP_RET_TRACE);
+		CHECK_STATUS(tracefilter_evaluate(f, arch, nr_of(&pers[i], "getppid"), &action, NULL),
+			     TRACEFILTER_OK);
+		CHECK_EQ(action, SECCOMP_RET_ALLOW);
+		if (i < 2) {
+			CHECK_STATUS(tracefilter_cacheable(f, arch, nr_of(&pers[i], "getppid"),
+							   &cacheable),
+				     TRACEFILTER_OK);
+			CHECK_EQ(cacheable, 1);
+		}
+	}
+	/* the figures count clone and clone3 as stopped; the rest stays cacheable */
+	sp.struct_size = sizeof(sp);
+	sg.struct_size = sizeof(sg);
+	CHECK_STATUS(tracefilter_program_stats(plain, &sp), TRACEFILTER_OK);
+	CHECK_STATUS(tracefilter_program_stats(guarded, &sg), TRACEFILTER_OK);
+	CHECK_EQ(sg.all_cacheable, 1);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(sg.personalities[i].allowed + 2, sp.personalities[i].allowed);
+	tracefilter_program_free(plain);
+	tracefilter_program_free(guarded);
+
+	/* refusals: unknown flags, a traced action that is not RET_TRACE, an
+	 * arch whose clone is unknown, an options struct of the previous size */
+	o.flags = 0x2;
+	expect_compile_error(pers, 3, &o, TRACEFILTER_E_INVALID, "unknown options flag");
+	o.flags = TRACEFILTER_COMPILE_GUARD_UNTRACED;
+	o.traced_action = SECCOMP_RET_TRAP;
+	expect_compile_error(pers, 3, &o, TRACEFILTER_E_INVALID, "guard without RET_TRACE");
+	o.traced_action = SECCOMP_RET_TRACE;
+	{
+		struct tracefilter_personality odd = pers[0];
+
+		odd.audit_arch = 0x40001234;
+		expect_compile_error(&odd, 1, &o, TRACEFILTER_E_INVALID, "guard of an unknown arch");
+	}
+	o.struct_size = 44;
+	expect_compile_error(pers, 3, &o, TRACEFILTER_E_INVALID, "struct_size 44");
+	o.struct_size = 40; /* the previous version: no flags, no guard */
+	CHECK_STATUS(tracefilter_compile(pers, 3, &o, &plain), TRACEFILTER_OK);
+	f = tracefilter_program_fprog(plain);
+	CHECK_STATUS(tracefilter_cacheable(f, AUDIT_ARCH_X86_64, nr_of(&pers[0], "clone"), &cacheable),
+		     TRACEFILTER_OK);
+	CHECK_EQ(cacheable, 1);
+	tracefilter_program_free(plain);
+
+	/* the tracer's helper: flags checked first; a process not traced */
+	CHECK_STATUS(tracefilter_untraced_clear(1, 0x80, &result), TRACEFILTER_E_INVALID);
+	CHECK_EQ(result, 7);
+	rc = tracefilter_untraced_clear(getpid(), 0, NULL);
+	CHECK(rc == TRACEFILTER_E_PTRACE || rc == TRACEFILTER_E_UNSUPPORTED);
+	where[0] = 0;
+	for (int i = 0; i < 3; i++)
+		free(b[i].bits);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -1083,6 +1191,7 @@ int main(void)
 	test_compile_errors();
 	test_foreign_programs();
 	test_random_programs();
+	test_clone_guard();
 	printf("abi: ok, %lu checks\n", checks);
 	return 0;
 }
