@@ -20,7 +20,10 @@
  * The tracee runs under a seccomp filter compiled by tracefilter, so only
  * the requested syscalls stop it; when the filter cannot be used, one
  * warning line says why and every syscall is traced with PTRACE_SYSCALL
- * (--no-seccomp asks for that). The protocol (probe, install in the child,
+ * (--no-seccomp asks for that). The filter also stops every clone that asks
+ * for CLONE_UNTRACED and every clone3 (TRACEFILTER_COMPILE_GUARD_UNTRACED):
+ * tftrace clears the flag there, so no child keeps the filter without a
+ * tracer (its traced syscalls would fail with ENOSYS). The protocol (probe, install in the child,
  * report pipe, resume requests) is the one of docs/protocol.md, driven by
  * tracefilter_protocol_step(). Tracees are attached with PTRACE_SEIZE (Linux
  * 3.4), so a stopped tracee stays stopped until SIGCONT, as without a tracer.
@@ -564,6 +567,33 @@ static void resume(struct task *t, unsigned request, int sig)
 	ptrace((enum __ptrace_request)request, t->pid, 0L, (long)sig);
 }
 
+/*
+ * At a seccomp stop, after the entry was decoded with the caller's flags: a
+ * clone with CLONE_UNTRACED (or any clone3, whose flags BPF cannot read) is
+ * made an ordinary one, so the child is reported through
+ * PTRACE_O_TRACECLONE/FORK/VFORK instead of running away with the filter.
+ * Elsewhere this is a no-op.
+ */
+static void untraced_clear(pid_t pid, const struct syscall *s)
+{
+	static int warned;
+	const struct pers *p = pers_of(s->arch, s->nr);
+	uint32_t flag = p ? p->p.nr_flag : 0;
+	const char *name = p ? tracefilter_syscall_name(s->arch, flag, s->nr & ~flag) : NULL;
+	int st;
+
+	/* Only these two can be guard stops: spare the other stops a ptrace call. */
+	if (!name || (strcmp(name, "clone") && strcmp(name, "clone3")))
+		return;
+	st = tracefilter_untraced_clear(pid, 0, NULL);
+
+	if (st != TRACEFILTER_OK && st != TRACEFILTER_E_PTRACE && !warned) {
+		warned = 1;
+		fprintf(stderr, "tftrace: warning: a CLONE_UNTRACED child may escape: %s\n",
+			tracefilter_strerror(st));
+	}
+}
+
 /* A seccomp stop, or a syscall stop (entry or exit: the tracer keeps count). */
 static int syscall_stop(struct task *t, uint32_t stop)
 {
@@ -611,6 +641,8 @@ static int syscall_stop(struct task *t, uint32_t stop)
 	/* No exit stop under PTRACE_CONT. */
 	if (stop == TRACEFILTER_STOP_SYSCALL_EXIT || r.request == PTRACE_CONT)
 		t->in_syscall = 0;
+	if (stop == TRACEFILTER_STOP_SECCOMP)
+		untraced_clear(t->pid, &s);
 	resume(t, r.request, 0);
 	return 0;
 }
@@ -727,9 +759,14 @@ static struct tracefilter_program *compile(void)
 	struct tracefilter_program *prog;
 	int st;
 
+	struct tracefilter_options opts;
+
 	for (size_t i = 0; i < NPERS; i++)
 		views[i] = pers[i].p;
-	st = tracefilter_compile(views, NPERS, NULL, &prog);
+	tracefilter_options_init(&opts);
+	/* Stop clones that would escape the tracer: see untraced_clear(). */
+	opts.flags |= TRACEFILTER_COMPILE_GUARD_UNTRACED;
+	st = tracefilter_compile(views, NPERS, &opts, &prog);
 	if (st != TRACEFILTER_OK) {
 		fprintf(stderr,
 			"tftrace: warning: no seccomp filter (%s); tracing every syscall with "

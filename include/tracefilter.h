@@ -66,7 +66,8 @@
 
 /**
  * The kernel lacks what the call needs: seccomp filter mode (install,
- * probe_install).
+ * probe_install); PTRACE_GET_SYSCALL_INFO, or a way to rewrite clone's
+ * flags on the tracer's arch (untraced_clear).
  */
 #define TRACEFILTER_E_UNSUPPORTED -9
 

@@ -85,7 +85,8 @@ pub mod status {
     /// program too long is TRACEFILTER_E_TOO_LARGE).
     pub const TRACEFILTER_E_STRATEGY: c_int = -8;
     /// The kernel lacks what the call needs: seccomp filter mode (install,
-    /// probe_install).
+    /// probe_install); PTRACE_GET_SYSCALL_INFO, or a way to rewrite clone's
+    /// flags on the tracer's arch (untraced_clear).
     pub const TRACEFILTER_E_UNSUPPORTED: c_int = -9;
     /// The filter needs no_new_privs (the caller lacks CAP_SYS_ADMIN) and
     /// TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS was not given; nothing was changed.
@@ -159,7 +160,7 @@ pub fn describe(status: i32) -> Option<&'static CStr> {
         TRACEFILTER_E_VERIFY => c"internal error: the generated program failed verification",
         TRACEFILTER_E_INTERNAL => c"internal error",
         TRACEFILTER_E_STRATEGY => c"the forced strategy cannot express this syscall set",
-        TRACEFILTER_E_UNSUPPORTED => c"the kernel does not support seccomp filters",
+        TRACEFILTER_E_UNSUPPORTED => c"the kernel lacks what this call needs (seccomp filter mode; for untraced_clear, a way to read or rewrite the syscall)",
         TRACEFILTER_E_NEEDS_NO_NEW_PRIVS => {
             c"installing the filter needs no_new_privs, which the caller did not allow"
         }
