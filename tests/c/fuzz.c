@@ -504,6 +504,10 @@ static void gen_spec(struct spec *s)
 	o->objective = chance(40);
 	if (chance(3))
 		o->objective = 2 + below(5);
+	/* Flags the library does not know (the guard itself is exercised by
+	 * tests/clone_guard.rs and tests/c/abi.c, not here). */
+	if (chance(3))
+		o->flags = rnd() & ~(uint32_t)TRACEFILTER_COMPILE_GUARD_UNTRACED;
 	switch (below(30)) {
 	case 0: o->struct_size = 28; break; /* first published size: no weights */
 	case 1: o->struct_size = below(96); break;
@@ -559,7 +563,8 @@ static unsigned reasons(const struct spec *s, int *forced)
 	if (!s->null_opts) {
 		uint32_t size = o->struct_size;
 
-		if (size < 28 || size % 4 || (size > 28 && size < 40))
+		/* published sizes: 28, 40 (weights), 48 (flags) */
+		if (size < 28 || size % 4 || (size > 28 && size < 40) || (size > 40 && size < 48))
 			return r | R_INVALID; /* not a published size: nothing else read */
 		if (size > sizeof(*o)) {
 			for (size_t i = sizeof(*o); i < size; i++)
@@ -567,6 +572,8 @@ static unsigned reasons(const struct spec *s, int *forced)
 					return r | R_INVALID;
 		}
 		weights_read = size >= 40;
+		if (size >= 48 && o->flags & ~(uint32_t)TRACEFILTER_COMPILE_GUARD_UNTRACED)
+			r |= R_INVALID;
 		if (o->strategy > 5 || o->objective > 1)
 			r |= R_INVALID;
 		if (!action_valid(o->traced_action) || !action_valid(o->allowed_action) ||
