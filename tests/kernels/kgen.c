@@ -15,7 +15,13 @@
  *   - near-4096-instruction programs: alternating numbers over a table
  *     size chosen so that the forced strategy's program is as long as fits;
  *   - each personality alone, and FOREIGN alone (the kernel's arch is then
- *     unknown to the program).
+ *     unknown to the program);
+ *   - the corpus-like and random sets again with the CLONE_UNTRACED guard
+ *     (TRACEFILTER_COMPILE_GUARD_UNTRACED), every strategy under both
+ *     objectives: the guest calls every number with -1 as its first
+ *     argument, so clone carries CLONE_UNTRACED and its verdict is traced
+ *     (tracefilter_evaluate sees arguments of 0, hence the override in
+ *     emit()).
  * Writes OUTDIR/NAME.bpf (raw struct sock_filter), and for each guest
  * personality P of the list (for each distinct program) OUTDIR/P.list ("NAME BASE COUNT" lines) and
  * OUTDIR/NAME.P.exp: COUNT bytes, 'T' or 'A', the emulator's verdict on
@@ -182,8 +188,18 @@ static int seen_before(const struct sock_fprog *fp)
 	return 0;
 }
 
-/* Writes NAME.bpf and each guest's expected verdicts. */
-static void emit(const char *name, const struct sock_fprog *fp, const struct spec *s)
+/* Whether P is one of the personalities s was compiled for. */
+static int in_spec(const struct spec *s, const struct pers *p)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->p[i].audit_arch == p->arch && s->p[i].nr_flag == p->flag)
+			return 1;
+	return 0;
+}
+
+/* Writes NAME.bpf and each guest's expected verdicts; `guarded`: compiled
+ * with the CLONE_UNTRACED guard. */
+static void emit(const char *name, const struct sock_fprog *fp, const struct spec *s, int guarded)
 {
 	char file[400], line[400];
 
@@ -195,6 +211,12 @@ static void emit(const char *name, const struct sock_fprog *fp, const struct spe
 	for (size_t g = 0; g < npers; g++) {
 		uint32_t count = table_size(s, &pers[g]) + EXTRA;
 		char *exp = malloc(count);
+		uint32_t clone_nr = UINT32_MAX;
+
+		/* The guest passes -1 as clone's flags: the guard stops it. */
+		if (guarded && in_spec(s, &pers[g]) &&
+		    tracefilter_syscall_number(pers[g].arch, pers[g].flag, "clone", &clone_nr))
+			die("clone's number", 0);
 
 		for (uint32_t i = 0; i < count; i++) {
 			uint32_t action;
@@ -206,7 +228,7 @@ static void emit(const char *name, const struct sock_fprog *fp, const struct spe
 				fprintf(stderr, "kgen: %s: action %#x\n", name, action);
 				exit(1);
 			}
-			exp[i] = action == SECCOMP_RET_TRACE ? 'T' : 'A';
+			exp[i] = action == SECCOMP_RET_TRACE || i == clone_nr ? 'T' : 'A';
 		}
 		snprintf(file, sizeof(file), "%s.%s.exp", name, pers[g].name);
 		write_file(file, exp, count);
@@ -221,7 +243,7 @@ static void emit(const char *name, const struct sock_fprog *fp, const struct spe
 /* Compiles s with a strategy and objective; writes it unless the forced
  * strategy cannot express the set. Returns the length, 0 if skipped. */
 static uint32_t compile_emit(const char *base, const struct spec *s, uint32_t strategy,
-			     uint32_t objective, int write)
+			     uint32_t objective, uint32_t flags, int write)
 {
 	struct tracefilter_options o;
 	struct tracefilter_program *prog;
@@ -232,6 +254,7 @@ static uint32_t compile_emit(const char *base, const struct spec *s, uint32_t st
 	tracefilter_options_init(&o);
 	o.strategy = strategy;
 	o.objective = objective;
+	o.flags = flags;
 	rc = tracefilter_compile(s->p, s->count, &o, &prog);
 	if (rc == TRACEFILTER_E_STRATEGY && strategy != TRACEFILTER_STRATEGY_AUTO)
 		return 0;
@@ -241,31 +264,25 @@ static uint32_t compile_emit(const char *base, const struct spec *s, uint32_t st
 		die(base, rc);
 	tracefilter_program_stats(prog, &st);
 	if (write) {
-		snprintf(name, sizeof(name), "%s-%s-%s", base,
+		snprintf(name, sizeof(name), "%s-%s-%s%s", base,
 			 objective == TRACEFILTER_OBJECTIVE_SPEED ? "speed" : "size",
-			 strategy == TRACEFILTER_STRATEGY_AUTO ? "auto" : tracefilter_strategy_name(strategy));
-		emit(name, tracefilter_program_fprog(prog), s);
+			 strategy == TRACEFILTER_STRATEGY_AUTO ? "auto" : tracefilter_strategy_name(strategy),
+			 flags & TRACEFILTER_COMPILE_GUARD_UNTRACED ? "-guard" : "");
+		emit(name, tracefilter_program_fprog(prog), s, !!(flags & TRACEFILTER_COMPILE_GUARD_UNTRACED));
 	}
 	tracefilter_program_free(prog);
 	return st.length;
 }
 
-/*
- * Hook for the CLONE_UNTRACED guard (an option being added to
- * tracefilter_options; not in include/tracefilter.h yet): once it exists,
- * every_strategy compiles each set a second time with the guard on, under
- * both objectives, so that the kernels must accept those programs too. Their
- * verdicts depend on clone's flags argument, which tracefilter_evaluate does
- * not take: the sweep (kcheck passes -1 as the first argument, all flags
- * set) then needs the emulator's verdict for that argument, or the guarded
- * programs are checked for acceptance only. Until then nothing is compiled
- * with it and nothing claims it is checked.
- */
+/* Every strategy under both objectives, without and with the CLONE_UNTRACED
+ * guard. */
 static void every_strategy(const char *base, const struct spec *s)
 {
 	for (uint32_t obj = 0; obj < 2; obj++)
-		for (uint32_t strat = 0; strat <= TRACEFILTER_STRATEGY_JSET; strat++)
-			compile_emit(base, s, strat, obj, 1);
+		for (uint32_t strat = 0; strat <= TRACEFILTER_STRATEGY_JSET; strat++) {
+			compile_emit(base, s, strat, obj, 0, 1);
+			compile_emit(base, s, strat, obj, TRACEFILTER_COMPILE_GUARD_UNTRACED, 1);
+		}
 }
 
 static uint64_t rng_state = 0x6b65726e656c73;
@@ -303,7 +320,7 @@ static void near_max(uint32_t strategy)
 		uint32_t mid = (lo + hi) / 2, len;
 
 		alternating(&s, mid);
-		len = compile_emit("probe", &s, strategy, TRACEFILTER_OBJECTIVE_SIZE, 0);
+		len = compile_emit("probe", &s, strategy, TRACEFILTER_OBJECTIVE_SIZE, 0, 0);
 		spec_free(&s);
 		if (len > 0 && len <= BPF_MAXINSNS) {
 			best = mid;
@@ -316,7 +333,7 @@ static void near_max(uint32_t strategy)
 		return;
 	alternating(&s, best);
 	snprintf(base, sizeof(base), "near4096-n%u", best);
-	compile_emit(base, &s, strategy, TRACEFILTER_OBJECTIVE_SIZE, 1);
+	compile_emit(base, &s, strategy, TRACEFILTER_OBJECTIVE_SIZE, 0, 1);
 	spec_free(&s);
 }
 
@@ -375,8 +392,8 @@ int main(int argc, char **argv)
 		if (density[d] == 30 || density[d] == 70) {
 			every_strategy(base, &s);
 		} else {
-			compile_emit(base, &s, TRACEFILTER_STRATEGY_AUTO, TRACEFILTER_OBJECTIVE_SPEED, 1);
-			compile_emit(base, &s, TRACEFILTER_STRATEGY_AUTO, TRACEFILTER_OBJECTIVE_SIZE, 1);
+			compile_emit(base, &s, TRACEFILTER_STRATEGY_AUTO, TRACEFILTER_OBJECTIVE_SPEED, 0, 1);
+			compile_emit(base, &s, TRACEFILTER_STRATEGY_AUTO, TRACEFILTER_OBJECTIVE_SIZE, 0, 1);
 		}
 		spec_free(&s);
 	}
@@ -395,8 +412,8 @@ int main(int argc, char **argv)
 		if (nr >= 0)
 			set_bit(&s, 0, nr);
 		snprintf(base, sizeof(base), "only-%s", p->name);
-		compile_emit(base, &s, TRACEFILTER_STRATEGY_AUTO, TRACEFILTER_OBJECTIVE_SPEED, 1);
-		compile_emit(base, &s, TRACEFILTER_STRATEGY_AUTO, TRACEFILTER_OBJECTIVE_SIZE, 1);
+		compile_emit(base, &s, TRACEFILTER_STRATEGY_AUTO, TRACEFILTER_OBJECTIVE_SPEED, 0, 1);
+		compile_emit(base, &s, TRACEFILTER_STRATEGY_AUTO, TRACEFILTER_OBJECTIVE_SIZE, 0, 1);
 		spec_free(&s);
 	}
 
