@@ -132,6 +132,15 @@ static const struct pers *pers_of(uint32_t arch, uint32_t nr)
 	return plain;
 }
 
+/* The syscall's name in its personality's table, or NULL. */
+static const char *syscall_name_of(const struct syscall *s)
+{
+	const struct pers *p = pers_of(s->arch, s->nr);
+	uint32_t flag = p ? p->p.nr_flag : 0;
+
+	return p ? tracefilter_syscall_name(s->arch, flag, s->nr & ~flag) : NULL;
+}
+
 /* Whether the user asked for this syscall (arch and nr as the kernel gives them). */
 static int wanted(uint32_t arch, uint32_t nr)
 {
@@ -475,7 +484,7 @@ static char *format_entry(const struct task *t, const struct syscall *s)
 {
 	const struct pers *p = pers_of(s->arch, s->nr);
 	uint32_t flag = p ? p->p.nr_flag : 0;
-	const char *name = p ? tracefilter_syscall_name(s->arch, flag, s->nr & ~flag) : NULL;
+	const char *name = syscall_name_of(s);
 	const char *args = "xxxxxx";
 	unsigned word = s->arch & __AUDIT_ARCH_64BIT && !flag ? 8 : 4; /* x32: 4 */
 	char *text = NULL;
@@ -577,9 +586,7 @@ static void resume(struct task *t, unsigned request, int sig)
 static void untraced_clear(pid_t pid, const struct syscall *s)
 {
 	static int warned;
-	const struct pers *p = pers_of(s->arch, s->nr);
-	uint32_t flag = p ? p->p.nr_flag : 0;
-	const char *name = p ? tracefilter_syscall_name(s->arch, flag, s->nr & ~flag) : NULL;
+	const char *name = syscall_name_of(s);
 	int st;
 
 	/* Only these two can be guard stops: spare the other stops a ptrace call. */
