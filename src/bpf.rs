@@ -29,6 +29,70 @@ impl Insn {
     pub const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
         Insn { code, jt, jf, k }
     }
+
+    /// A conditional jump: `jeq`, `jgt`, `jge` or `jset`, taking `jt` or `jf`.
+    pub const fn is_cond(&self) -> bool {
+        class(self.code) == BPF_JMP && op(self.code) != BPF_JA
+    }
+
+    /// The unconditional `ja`, whose offset is `k`.
+    pub const fn is_ja(&self) -> bool {
+        self.code == BPF_JMP | BPF_JA
+    }
+
+    pub const fn is_ret(&self) -> bool {
+        class(self.code) == BPF_RET
+    }
+
+    /// Where control may go after this instruction at `pc`: (taken, not
+    /// taken) for a conditional jump, the one target of `ja` or of any
+    /// other instruction, nothing after a return. Offsets are not checked
+    /// against the program's length.
+    pub fn targets(&self, pc: usize) -> impl Iterator<Item = usize> {
+        let next = pc + 1;
+        let t = if self.is_cond() {
+            [Some(next + self.jt as usize), Some(next + self.jf as usize)]
+        } else if self.is_ja() {
+            [Some(next + self.k as usize), None]
+        } else if self.is_ret() {
+            [None, None]
+        } else {
+            [Some(next), None]
+        };
+        t.into_iter().flatten()
+    }
+}
+
+/// Whether the conditional jump `code` is taken with A = `a` and operand
+/// `k`: the one statement of cBPF's comparison semantics (unsigned 32-bit,
+/// `jset` a bit test).
+pub(crate) const fn jump_taken(code: u16, a: u32, k: u32) -> bool {
+    match op(code) {
+        BPF_JEQ => a == k,
+        BPF_JGT => a > k,
+        BPF_JGE => a >= k,
+        _ => a & k != 0,
+    }
+}
+
+/// An inclusive range of values of A, `None` when empty.
+pub(crate) type Range = Option<(u32, u32)>;
+
+/// Splits the values `lo..=hi` of A by the ordered comparison `code`
+/// (`jge` or `jgt`) with `k`: (the range that takes the jump, the range
+/// that does not), each `None` when empty. `jgt k` is `jge k + 1`, and
+/// `jgt 0xffffffff` never jumps.
+pub(crate) fn split_ordered(code: u16, k: u32, lo: u32, hi: u32) -> (Range, Range) {
+    let from = if op(code) == BPF_JGE {
+        Some(k)
+    } else {
+        k.checked_add(1)
+    };
+    match from {
+        Some(t) if t <= lo => (Some((lo, hi)), None),
+        Some(t) if t <= hi => (Some((t, hi)), Some((lo, t - 1))),
+        _ => (None, Some((lo, hi))),
+    }
 }
 
 // Instruction classes.
@@ -164,5 +228,37 @@ mod tests {
         assert!(!action_is_valid(SECCOMP_RET_ALLOW | 1));
         assert!(!action_is_valid(0x1234_0000));
         assert!(!action_is_valid(0xffff_0000));
+    }
+
+    #[test]
+    fn ordered_split_covers_the_range_exactly() {
+        let (jge, jgt) = (BPF_JMP | BPF_JGE | BPF_K, BPF_JMP | BPF_JGT | BPF_K);
+        for (code, k, lo, hi) in [
+            (jge, 5, 0, 10),
+            (jgt, 5, 0, 10),
+            (jge, 0, 0, u32::MAX),
+            (jgt, u32::MAX, 3, u32::MAX),
+            (jge, 11, 0, 10),
+            (jgt, 2, 3, 9),
+        ] {
+            let (yes, no) = split_ordered(code, k, lo, hi);
+            for a in [lo, lo.saturating_add(1), k, k.wrapping_add(1), hi] {
+                if a < lo || a > hi {
+                    continue;
+                }
+                let inside = |r: Range| r.is_some_and(|(x, y)| x <= a && a <= y);
+                assert_eq!(inside(yes), jump_taken(code, a, k), "{code:#x} {k} {a}");
+                assert_eq!(inside(no), !jump_taken(code, a, k), "{code:#x} {k} {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn targets_follow_the_encoding() {
+        let at = |i: Insn| i.targets(10).collect::<Vec<_>>();
+        assert_eq!(at(Insn::jump(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 3)), [13, 14]);
+        assert_eq!(at(Insn::stmt(BPF_JMP | BPF_JA, 7)), [18]);
+        assert_eq!(at(Insn::stmt(BPF_RET | BPF_K, 0)), [0usize; 0]);
+        assert_eq!(at(Insn::stmt(BPF_LD | BPF_W | BPF_ABS, 0)), [11]);
     }
 }

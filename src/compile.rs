@@ -411,7 +411,7 @@ fn build(s: Strategy, d: &Decisions, w: &ArchWeights) -> Result<Program> {
     let mut g = Graph::with_guards(&d.guards);
     let root = strategy::build(s, d, w, &mut g)?;
     let insns = assemble(&g, root)?;
-    let insns = peephole::optimize(insns, d);
+    let insns = peephole::optimize(insns);
     // The emulator that scores candidates runs checked programs only.
     check(&insns).map_err(|e| Error::Verify(format!("kernel would reject it: {e}")))?;
     Ok(Program { insns, strategy: s })

@@ -10,12 +10,12 @@
 //!   so that nearer copies fall dead, and dead code goes.
 //!
 //! Every rewrite maps inputs to the same return, so the program stays the
-//! one the strategy built. [`optimize_checked`] proves the program after
-//! every pass (debug builds and the tests use it); release builds prove
-//! only the program the compiler returns, which covers every pass at once.
+//! one the strategy built. The stage is pure: it proves nothing and fails
+//! nowhere, and behaves the same in every build profile. The compiler
+//! proves the program it returns, which covers every pass at once; the
+//! tests prove the program after every single pass.
 
 use crate::bpf::*;
-use crate::set::Decisions;
 
 /// What A is known to hold: the field loaded last and its range, or nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,65 +39,30 @@ impl Known {
     }
 }
 
-fn is_cond(code: u16) -> bool {
-    class(code) == BPF_JMP && op(code) != BPF_JA
+/// Runs the passes until nothing changes.
+pub fn optimize(prog: Vec<Insn>) -> Vec<Insn> {
+    passes(prog, |_| Ok(())).unwrap_or_else(|never: std::convert::Infallible| match never {})
 }
 
-fn is_ja(code: u16) -> bool {
-    code == BPF_JMP | BPF_JA
-}
-
-fn is_ret(code: u16) -> bool {
-    class(code) == BPF_RET
-}
-
-pub fn optimize(prog: Vec<Insn>, d: &Decisions) -> Vec<Insn> {
-    if cfg!(debug_assertions) {
-        optimize_checked(prog, d).unwrap_or_else(|e| panic!("{e}"))
-    } else {
-        passes(prog, |_| Ok(())).expect("unchecked passes cannot fail")
-    }
-}
-
-/// [`optimize`], proving the program after every single pass.
-pub fn optimize_checked(prog: Vec<Insn>, d: &Decisions) -> Result<Vec<Insn>, String> {
-    passes(prog, |p| {
-        crate::clone_guard::verify(p, d)
-            .map_err(|e| format!("a peephole pass broke the program: {e}"))
-    })
-}
-
-fn passes(
+/// Runs the passes, handing every intermediate program to `after_pass`
+/// (the tests prove each one); stops at its first error.
+fn passes<E>(
     mut prog: Vec<Insn>,
-    check: impl Fn(&[Insn]) -> Result<(), String>,
-) -> Result<Vec<Insn>, String> {
+    mut after_pass: impl FnMut(&[Insn]) -> Result<(), E>,
+) -> Result<Vec<Insn>, E> {
     // Each round either shrinks the program or shortens a path, so this
     // ends; the bound is a safety net.
     for _ in 0..64 {
         let before = prog.clone();
         for pass in [decide, thread, merge_returns, compact] {
             prog = pass(&prog);
-            check(&prog)?;
+            after_pass(&prog)?;
         }
         if prog == before {
             break;
         }
     }
     Ok(prog)
-}
-
-/// Targets of the instruction at `pc`: (taken, not taken) or the one target.
-fn targets(prog: &[Insn], pc: usize) -> Vec<usize> {
-    let i = prog[pc];
-    if is_cond(i.code) {
-        vec![pc + 1 + i.jt as usize, pc + 1 + i.jf as usize]
-    } else if is_ja(i.code) {
-        vec![pc + 1 + i.k as usize]
-    } else if is_ret(i.code) {
-        vec![]
-    } else {
-        vec![pc + 1]
-    }
 }
 
 /// Replaces conditional jumps whose outcome is fixed by the range of A.
@@ -117,7 +82,7 @@ fn decide(prog: &[Insn]) -> Vec<Insn> {
             BPF_LD if i.code == BPF_LD | BPF_W | BPF_ABS => {
                 flow(pc + 1, Known::Range(i.k, 0, u32::MAX))
             }
-            BPF_JMP if is_ja(i.code) => flow(pc + 1 + i.k as usize, k_in),
+            BPF_JMP if i.is_ja() => flow(pc + 1 + i.k as usize, k_in),
             BPF_JMP if src(i.code) == BPF_K && op(i.code) != BPF_JSET => {
                 let (t, f) = (pc + 1 + i.jt as usize, pc + 1 + i.jf as usize);
                 let Known::Range(field, lo, hi) = k_in else {
@@ -130,18 +95,7 @@ fn decide(prog: &[Insn]) -> Vec<Insn> {
                     BPF_JEQ if i.k < lo || i.k > hi => (None, Some((lo, hi))),
                     BPF_JEQ if lo == hi => (Some((lo, hi)), None),
                     BPF_JEQ => (Some((i.k, i.k)), Some((lo, hi))),
-                    o => {
-                        let t0 = if o == BPF_JGE {
-                            Some(i.k)
-                        } else {
-                            i.k.checked_add(1)
-                        };
-                        match t0 {
-                            Some(t0) if t0 <= lo => (Some((lo, hi)), None),
-                            Some(t0) if t0 <= hi => (Some((t0, hi)), Some((lo, t0 - 1))),
-                            _ => (None, Some((lo, hi))),
-                        }
-                    }
+                    _ => split_ordered(i.code, i.k, lo, hi),
                 };
                 match (yes, no) {
                     (Some(y), Some(n)) => {
@@ -157,7 +111,7 @@ fn decide(prog: &[Insn]) -> Vec<Insn> {
                 }
             }
             BPF_JMP => {
-                for to in targets(prog, pc) {
+                for to in i.targets(pc) {
                     flow(to, k_in);
                 }
             }
@@ -170,7 +124,7 @@ fn decide(prog: &[Insn]) -> Vec<Insn> {
 
 /// Where control really goes from `t`: through `ja` chains.
 fn settle(prog: &[Insn], mut t: usize) -> usize {
-    while is_ja(prog[t].code) {
+    while prog[t].is_ja() {
         t = t + 1 + prog[t].k as usize;
     }
     t
@@ -182,7 +136,7 @@ fn thread(prog: &[Insn]) -> Vec<Insn> {
     let mut out = prog.to_vec();
     for pc in 0..prog.len() {
         let i = prog[pc];
-        if is_cond(i.code) {
+        if i.is_cond() {
             for (off, slot) in [(i.jt, 0), (i.jf, 1)] {
                 let t = settle(prog, pc + 1 + off as usize);
                 let dist = t - pc - 1;
@@ -194,9 +148,9 @@ fn thread(prog: &[Insn]) -> Vec<Insn> {
                     }
                 }
             }
-        } else if is_ja(i.code) {
+        } else if i.is_ja() {
             let t = settle(prog, pc);
-            out[pc] = if is_ret(prog[t].code) {
+            out[pc] = if prog[t].is_ret() {
                 prog[t]
             } else {
                 Insn::stmt(BPF_JMP | BPF_JA, (t - pc - 1) as u32)
@@ -211,7 +165,7 @@ fn merge_returns(prog: &[Insn]) -> Vec<Insn> {
     let mut out = prog.to_vec();
     // For each pc, the last position >= pc holding the same return, looked
     // up by scanning: programs are at most 4096 long and returns few.
-    let rets: Vec<usize> = (0..prog.len()).filter(|&p| is_ret(prog[p].code)).collect();
+    let rets: Vec<usize> = (0..prog.len()).filter(|&p| prog[p].is_ret()).collect();
     let last_same = |t: usize, max: usize| -> usize {
         rets.iter()
             .rev()
@@ -221,13 +175,13 @@ fn merge_returns(prog: &[Insn]) -> Vec<Insn> {
     };
     for pc in 0..prog.len() {
         let i = prog[pc];
-        if !is_cond(i.code) {
+        if !i.is_cond() {
             continue;
         }
         for slot in 0..2 {
             let off = if slot == 0 { i.jt } else { i.jf };
             let t = pc + 1 + off as usize;
-            if is_ret(prog[t].code) {
+            if prog[t].is_ret() {
                 let r = last_same(t, pc + 1 + 255);
                 let dist = (r - pc - 1) as u8;
                 if slot == 0 {
@@ -247,13 +201,13 @@ fn compact(prog: &[Insn]) -> Vec<Insn> {
     live[0] = true;
     for pc in 0..prog.len() {
         if live[pc] {
-            for t in targets(prog, pc) {
+            for t in prog[pc].targets(pc) {
                 live[t] = true;
             }
         }
     }
     let keep: Vec<bool> = (0..prog.len())
-        .map(|pc| live[pc] && !(is_ja(prog[pc].code) && prog[pc].k == 0))
+        .map(|pc| live[pc] && !(prog[pc].is_ja() && prog[pc].k == 0))
         .collect();
     if keep.iter().all(|&k| k) {
         return prog.to_vec();
@@ -272,10 +226,10 @@ fn compact(prog: &[Insn]) -> Vec<Insn> {
     for pc in (0..prog.len()).filter(|&p| keep[p]) {
         let mut i = prog[pc];
         let me = new_at[pc];
-        if is_cond(i.code) {
+        if i.is_cond() {
             i.jt = (new_at[pc + 1 + i.jt as usize] - me - 1) as u8;
             i.jf = (new_at[pc + 1 + i.jf as usize] - me - 1) as u8;
-        } else if is_ja(i.code) {
+        } else if i.is_ja() {
             i.k = (new_at[pc + 1 + i.k as usize] - me - 1) as u32;
         }
         out.push(i);
@@ -289,6 +243,7 @@ mod tests {
     use crate::assemble::assemble;
     use crate::emulate::{run, SeccompData};
     use crate::program::Graph;
+    use crate::set::Decisions;
     use crate::spec::{Options, Personality, Strategy};
     use crate::strategy;
     use crate::weights::ArchWeights;
@@ -335,8 +290,11 @@ mod tests {
                     continue;
                 };
                 let before = assemble(&g, root).unwrap();
-                let after = optimize_checked(before.clone(), &d)
-                    .unwrap_or_else(|e| panic!("round {round} {s:?}: {e}"));
+                let after = passes(before.clone(), |p| crate::clone_guard::verify(p, &d))
+                    .unwrap_or_else(|e| {
+                        panic!("round {round} {s:?}: a pass broke the program: {e}")
+                    });
+                assert_eq!(after, optimize(before.clone()));
                 assert!(after.len() <= before.len());
                 for arch in [0xC000_003E, 0x4000_0003, 7] {
                     for nr in 0..n + 40 {
@@ -363,7 +321,7 @@ mod tests {
             Insn::stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
             Insn::stmt(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
         ];
-        let out = passes(prog, |_| Ok(())).unwrap();
+        let out = optimize(prog);
         // The jeq at 3 is decided (A is exactly 5 there) and disappears.
         assert!(out.len() < 6, "{out:?}");
         for nr in 0..10 {

@@ -145,19 +145,12 @@ impl Set {
                     }
                 }
                 BPF_JGE | BPF_JGT => {
-                    // jgt k is jge k+1; jgt u32::MAX never jumps.
-                    let t = if op(code) == BPF_JGE {
-                        Some(k)
-                    } else {
-                        k.checked_add(1)
-                    };
-                    match t {
-                        Some(t) if t <= lo => yes.push(lo, hi, res),
-                        Some(t) if t <= hi => {
-                            no.push(lo, t - 1, res);
-                            yes.push(t, hi, res);
-                        }
-                        _ => no.push(lo, hi, res),
+                    let (taken, not) = split_ordered(code, k, lo, hi);
+                    if let Some((a, b)) = not {
+                        no.push(a, b, res);
+                    }
+                    if let Some((a, b)) = taken {
+                        yes.push(a, b, res);
                     }
                 }
                 _ if k & !31 == 0 => {
@@ -429,7 +422,7 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                     let code = c & !BPF_X;
                     let (yes, no) = match &r.acc {
                         Val::Const(v) => {
-                            let taken = emulate_cmp(code, *v, k);
+                            let taken = jump_taken(code, *v, k);
                             pending[if taken { t } else { f }].push(r);
                             continue;
                         }
@@ -454,7 +447,7 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                             (with_nr(&r, yes), Rect { nr: no, ..r })
                         }
                         Val::Low(table) => {
-                            let (yes, no) = split_low(&r.nr, table, |v| emulate_cmp(code, v, k));
+                            let (yes, no) = split_low(&r.nr, table, |v| jump_taken(code, v, k));
                             (with_nr(&r, yes), Rect { nr: no, ..r })
                         }
                     };
@@ -478,15 +471,6 @@ fn with_nr(r: &Rect, nr: Set) -> Rect {
         x: r.x.clone(),
         arch: r.arch.clone(),
         nr,
-    }
-}
-
-fn emulate_cmp(code: u16, a: u32, k: u32) -> bool {
-    match op(code) {
-        BPF_JEQ => a == k,
-        BPF_JGT => a > k,
-        BPF_JGE => a >= k,
-        _ => a & k != 0,
     }
 }
 
