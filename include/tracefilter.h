@@ -336,8 +336,12 @@ struct tracefilter_program;
  */
 struct tracefilter_options {
   /**
-   * sizeof(struct tracefilter_options) as the caller knows it. Fields past
-   * it take their defaults; bytes past the library's own struct must be 0.
+   * sizeof(struct tracefilter_options) as the caller knows it (28, 40,
+   * 48 or more), under the rule of every versioned struct: the library
+   * reads the largest published version that fits (28: up to
+   * objective; 40: up to weights; 48: up to flags), later fields take
+   * their defaults, and every byte past that version up to struct_size
+   * must be 0 (else TRACEFILTER_E_INVALID). Below 28: TRACEFILTER_E_INVALID.
    */
   uint32_t struct_size;
   /**
@@ -445,7 +449,10 @@ struct tracefilter_personality_stats {
  */
 struct tracefilter_stats {
   /**
-   * Set by the caller to sizeof(struct tracefilter_stats).
+   * Set by the caller to sizeof(struct tracefilter_stats): 32 or more.
+   * The library writes the largest published version that fits (32:
+   * every field below) and nothing past it; below 32:
+   * TRACEFILTER_E_INVALID.
    */
   uint32_t struct_size;
   /**
@@ -474,9 +481,12 @@ struct tracefilter_stats {
 /**
  * What tracefilter_install did. Set `struct_size` to
  * sizeof(struct tracefilter_install_report) (or use
- * tracefilter_install_report_init); the library accepts any size from the
- * first published one (32) up, writes only the fields that fit and never
- * changes `struct_size`.
+ * tracefilter_install_report_init). The rule of every versioned struct:
+ * below the first published size (32) TRACEFILTER_E_INVALID; the library
+ * writes the largest published version that fits in `struct_size` and
+ * nothing past it, and never changes `struct_size`; reading a report
+ * (tracefilter_report_send), it reads that version, and every byte past
+ * it up to `struct_size` must be 0.
  */
 struct tracefilter_install_report {
   uint32_t struct_size;
@@ -512,7 +522,8 @@ struct tracefilter_install_report {
 
 /**
  * What the kernel offers (tracefilter_probe). `struct_size` as for
- * struct tracefilter_install_report (first published size 32).
+ * struct tracefilter_install_report: 32 or more; the library writes the
+ * largest published version that fits (32: every field below).
  */
 struct tracefilter_kernel {
   uint32_t struct_size;
@@ -567,6 +578,8 @@ struct tracefilter_resume {
 
 
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -596,7 +609,8 @@ void tracefilter_program_free(struct tracefilter_program *prog);
 
 /**
  * Fills `out` with the program's figures (computed on first call, with the
- * emulator). `out->struct_size` must be set by the caller.
+ * emulator). `out->struct_size` must be set by the caller (see
+ * struct tracefilter_stats).
  */
 int tracefilter_program_stats(const struct tracefilter_program *prog, struct tracefilter_stats *out);
 
@@ -675,7 +689,11 @@ int tracefilter_install(const struct sock_fprog *prog, uint32_t flags, struct tr
  * Writes `report` to `fd` (the write end of a pipe2(O_CLOEXEC) pipe), whole,
  * retrying EINTR. Async-signal-safe. The child calls it after
  * tracefilter_install, success or failure, and then execs. TRACEFILTER_E_IO
- * if the write fails (then the tracer sees TRACEFILTER_E_NO_REPORT).
+ * if the write fails (then the tracer sees TRACEFILTER_E_NO_REPORT);
+ * TRACEFILTER_E_INVALID, with nothing written, for a report no install
+ * writes (a status tracefilter_install does not return, `installed` not
+ * 1 exactly when the status is TRACEFILTER_OK, an unknown mechanism or
+ * step): the tracer then sees no report and falls back to ptrace mode.
  */
 int tracefilter_report_send(int fd, const struct tracefilter_install_report *report);
 
@@ -706,7 +724,9 @@ int tracefilter_probe(struct tracefilter_kernel *out);
 /**
  * Installs `prog` with `flags` in a throwaway child and returns that
  * install's status, with its report in `report` (may be NULL).
- * TRACEFILTER_E_NO_REPORT if the child died before installing.
+ * TRACEFILTER_E_NO_REPORT if the child died before installing;
+ * TRACEFILTER_E_KERNEL with failed_step TRACEFILTER_STEP_NONE and the
+ * errno if the throwaway child could not be made (mmap, fork).
  */
 int tracefilter_probe_install(const struct sock_fprog *prog, uint32_t flags, struct tracefilter_install_report *report);
 

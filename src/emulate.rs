@@ -13,7 +13,6 @@
 //!   the filter for it again.
 
 use crate::bpf::*;
-use crate::error::status::*;
 
 /// Why the kernel would refuse a program, with the offending instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -32,20 +31,6 @@ pub enum CheckError {
     Scratch { pc: usize, k: u32 },
     #[error("the last instruction is not a return")]
     NoReturn,
-}
-
-impl CheckError {
-    pub fn status(&self) -> i32 {
-        match self {
-            CheckError::Length(_) => TRACEFILTER_E_PROGRAM_LENGTH,
-            CheckError::Opcode { .. } => TRACEFILTER_E_PROGRAM_OPCODE,
-            CheckError::Jump { .. } => TRACEFILTER_E_PROGRAM_JUMP,
-            CheckError::Load { .. } => TRACEFILTER_E_PROGRAM_LOAD,
-            CheckError::Operand { .. } => TRACEFILTER_E_PROGRAM_OPERAND,
-            CheckError::Scratch { .. } => TRACEFILTER_E_PROGRAM_SCRATCH,
-            CheckError::NoReturn => TRACEFILTER_E_PROGRAM_NO_RETURN,
-        }
-    }
 }
 
 /// The fields of `struct seccomp_data` a filter can load.
@@ -94,10 +79,6 @@ impl SeccompData {
 pub struct Run {
     pub action: u32,
     pub executed: u32,
-}
-
-fn is_cond_jump(code: u16) -> bool {
-    class(code) == BPF_JMP && op(code) != BPF_JA
 }
 
 /// Opcodes `seccomp_check_filter` lets through (after `bpf_check_classic`),
@@ -169,7 +150,7 @@ pub fn check(prog: &[Insn]) -> Result<(), CheckError> {
             c if c == BPF_JMP | BPF_JA && k as usize >= after => {
                 return Err(CheckError::Jump { pc });
             }
-            c if is_cond_jump(c) && (insn.jt as usize >= after || insn.jf as usize >= after) => {
+            _ if insn.is_cond() && (insn.jt as usize >= after || insn.jf as usize >= after) => {
                 return Err(CheckError::Jump { pc });
             }
             _ => {}
@@ -195,12 +176,10 @@ fn check_scratch(prog: &[Insn]) -> Result<(), CheckError> {
             if valid & (1 << insn.k) == 0 {
                 return Err(CheckError::Scratch { pc, k: insn.k });
             }
-        } else if code == BPF_JMP | BPF_JA {
-            masks[pc + 1 + insn.k as usize] &= valid;
-            valid = u16::MAX;
-        } else if is_cond_jump(code) {
-            masks[pc + 1 + insn.jt as usize] &= valid;
-            masks[pc + 1 + insn.jf as usize] &= valid;
+        } else if class(code) == BPF_JMP {
+            for to in insn.targets(pc) {
+                masks[to] &= valid;
+            }
             valid = u16::MAX;
         }
     }
@@ -266,12 +245,7 @@ impl<'p> Plain<'p> {
             } else if code == BPF_JMP | BPF_JA {
                 pc += insn.k as usize;
             } else {
-                let taken = match op(code) {
-                    BPF_JEQ => a == insn.k,
-                    BPF_JGT => a > insn.k,
-                    BPF_JGE => a >= insn.k,
-                    _ => a & insn.k != 0,
-                };
+                let taken = jump_taken(code, a, insn.k);
                 pc += if taken { insn.jt } else { insn.jf } as usize;
             }
         }
@@ -359,17 +333,9 @@ fn exec(prog: &[Insn], data: &SeccompData) -> (Run, bool) {
                     _ => a.wrapping_neg(),
                 }
             }
+            _ if insn.is_ja() => pc += k as usize,
             _ => {
-                let taken = match op(insn.code) {
-                    BPF_JA => {
-                        pc += k as usize;
-                        continue;
-                    }
-                    BPF_JEQ => a == operand,
-                    BPF_JGT => a > operand,
-                    BPF_JGE => a >= operand,
-                    _ => a & operand != 0,
-                };
+                let taken = jump_taken(insn.code, a, operand);
                 pc += if taken { insn.jt } else { insn.jf } as usize;
             }
         }
@@ -396,13 +362,7 @@ pub fn const_allow(prog: &[Insn], arch: u32, nr: u32) -> bool {
                 || c == BPF_JMP | BPF_JGT | BPF_K
                 || c == BPF_JMP | BPF_JSET | BPF_K =>
             {
-                let taken = match op(code) {
-                    BPF_JEQ => reg == k,
-                    BPF_JGE => reg >= k,
-                    BPF_JGT => reg > k,
-                    _ => reg & k != 0,
-                };
-                pc += if taken { jt } else { jf } as usize;
+                pc += if jump_taken(code, reg, k) { jt } else { jf } as usize;
             }
             c if c == BPF_ALU | BPF_AND | BPF_K => reg &= k,
             _ => return false,

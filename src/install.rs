@@ -3,16 +3,19 @@
 //!
 //! Everything here may run in the child of a multithreaded tracer, where
 //! only async-signal-safe code is allowed: raw syscalls, no allocation, no
-//! locks, no stdio, no panics. The errors are plain statuses, never
-//! `Error` values with text.
+//! locks, no stdio, no panics. A failure is a plain [`Failure`] in the
+//! [`Report`], never an `Error` value with text; [`Report::result`] gives
+//! the typed error, with the step and errno, on the tracer's side.
+//!
+//! This is also the one home of the syscall layer's pipe helpers: one
+//! write loop, one read loop and one record codec (native-endian words),
+//! used by the install report and by the probe.
 
 use std::ffi::c_void;
 
 use libc::{c_long, c_ulong, sock_fprog};
 
 use crate::bpf::BPF_MAXINSNS;
-use crate::error::status::*;
-use crate::error::{Error, Result};
 
 /// Add SECCOMP_FILTER_FLAG_SPEC_ALLOW; dropped when the kernel refuses it.
 pub const INSTALL_SPEC_ALLOW: u32 = 0x1;
@@ -45,7 +48,7 @@ pub enum Step {
 }
 
 impl Mechanism {
-    fn from_u32(v: u32) -> Option<Self> {
+    pub(crate) fn from_u32(v: u32) -> Option<Self> {
         [Self::None, Self::Seccomp, Self::Prctl]
             .into_iter()
             .find(|m| *m as u32 == v)
@@ -53,7 +56,7 @@ impl Mechanism {
 }
 
 impl Step {
-    fn from_u32(v: u32) -> Option<Self> {
+    pub(crate) fn from_u32(v: u32) -> Option<Self> {
         [
             Self::None,
             Self::Arguments,
@@ -66,11 +69,34 @@ impl Step {
     }
 }
 
-/// What an install did. `status` is `TRACEFILTER_OK` exactly when the
-/// filter is active.
+/// Why no filter is active after an install.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Unknown flag bits; nothing was tried.
+    Flags,
+    /// The program's filter pointer is NULL; nothing was tried.
+    Null,
+    /// The program's length is 0 or above BPF_MAXINSNS; nothing was tried.
+    Length,
+    /// The kernel wants no_new_privs (EACCES) and the flags did not allow
+    /// setting it; nothing was changed.
+    NeedsNoNewPrivs,
+    /// The kernel has no seccomp filter mode.
+    Unsupported,
+    /// The kernel refused a step (the report's `failed_step` and `error`).
+    Kernel,
+    /// Nothing is known: the install has not run, or its child died or
+    /// exec'd before reporting.
+    NoReport,
+}
+
+/// An install's status: `Ok` exactly when the filter is active.
+pub type Outcome = std::result::Result<(), Failure>;
+
+/// What an install did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Report {
-    pub status: i32,
+    pub status: Outcome,
     pub installed: bool,
     pub mechanism: Mechanism,
     /// SECCOMP_FILTER_FLAG_* of the last attempt (the successful one on success).
@@ -82,10 +108,45 @@ pub struct Report {
     pub error: i32,
 }
 
+/// A failed install as an error: the whole report's account of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct InstallError {
+    pub failure: Failure,
+    pub step: Step,
+    pub errno: i32,
+}
+
+impl InstallError {
+    fn describe(&self) -> String {
+        let step = match self.step {
+            Step::None => "the install",
+            Step::Arguments => "the arguments",
+            Step::Seccomp => "seccomp(SECCOMP_SET_MODE_FILTER)",
+            Step::Prctl => "prctl(PR_SET_SECCOMP)",
+            Step::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)",
+        };
+        let errno = self.errno;
+        match self.failure {
+            Failure::Flags => "invalid argument: unknown install flags".into(),
+            Failure::Null => "null pointer argument: prog->filter".into(),
+            Failure::Length => format!("invalid program: length is 0 or above {BPF_MAXINSNS}"),
+            Failure::NeedsNoNewPrivs => format!(
+                "the kernel requires no_new_privs (or CAP_SYS_ADMIN) to install a filter: {step} gave errno {errno}"
+            ),
+            Failure::Unsupported => {
+                format!("not supported by this kernel: seccomp filter mode ({step}: errno {errno})")
+            }
+            Failure::Kernel => format!("the kernel refused {step}: errno {errno}"),
+            Failure::NoReport => "no report: the child exec'd or died before sending it".into(),
+        }
+    }
+}
+
 impl Report {
     /// The report of a call that has not run (or whose child sent nothing).
     pub const EMPTY: Report = Report {
-        status: TRACEFILTER_E_NO_REPORT,
+        status: Err(Failure::NoReport),
         installed: false,
         mechanism: Mechanism::None,
         flags: 0,
@@ -94,76 +155,37 @@ impl Report {
         error: 0,
     };
 
-    fn failed(mut self, status: i32, step: Step, errno: i32) -> Report {
-        self.status = status;
+    pub(crate) fn failed(mut self, failure: Failure, step: Step, errno: i32) -> Report {
+        self.status = Err(failure);
         self.installed = false;
         self.failed_step = step;
         self.error = errno;
         self
     }
 
-    /// The status as a `Result`, for Rust callers.
-    pub fn result(&self) -> Result<()> {
-        let step = match self.failed_step {
-            Step::NoNewPrivs => "PR_SET_NO_NEW_PRIVS",
-            Step::Prctl => "prctl(PR_SET_SECCOMP)",
-            _ => "seccomp(SECCOMP_SET_MODE_FILTER)",
-        };
-        match self.status {
-            TRACEFILTER_OK => Ok(()),
-            TRACEFILTER_E_NULL => Err(Error::Null("prog->filter")),
-            TRACEFILTER_E_UNSUPPORTED => Err(Error::Unsupported("seccomp filter mode")),
-            TRACEFILTER_E_NEEDS_NO_NEW_PRIVS => Err(Error::NeedsNoNewPrivs),
-            TRACEFILTER_E_KERNEL => Err(Error::Kernel {
-                step,
-                errno: self.error,
-            }),
-            TRACEFILTER_E_PROGRAM_LENGTH => Err(crate::emulate::CheckError::Length(0).into()),
-            _ => Err(Error::Invalid(format!("install status {}", self.status))),
-        }
+    /// The status as a `Result`, for Rust callers: every field of the
+    /// report that tells why is in the error.
+    pub fn result(&self) -> std::result::Result<(), InstallError> {
+        self.status.map_err(|failure| InstallError {
+            failure,
+            step: self.failed_step,
+            errno: self.error,
+        })
     }
 }
 
-/// Size of the report on the wire: the v1 C struct, native byte order.
-pub const WIRE_SIZE: usize = 32;
-
-impl Report {
-    pub fn to_wire(&self) -> [u8; WIRE_SIZE] {
-        let words: [u32; 8] = [
-            WIRE_SIZE as u32,
-            self.status as u32,
-            self.installed as u32,
-            self.mechanism as u32,
-            self.flags,
-            self.no_new_privs as u32,
-            self.failed_step as u32,
-            self.error as u32,
-        ];
-        let mut out = [0u8; WIRE_SIZE];
-        for (chunk, w) in out.chunks_exact_mut(4).zip(words) {
-            chunk.copy_from_slice(&w.to_ne_bytes());
-        }
-        out
+/// Writes `words` into `out` in native byte order: the form of every
+/// record this layer passes through a pipe (both ends run the same build).
+pub(crate) fn encode(words: &[u32], out: &mut [u8]) {
+    for (chunk, w) in out.chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&w.to_ne_bytes());
     }
+}
 
-    /// `None` for bytes no sender of this protocol writes.
-    pub fn from_wire(b: &[u8; WIRE_SIZE]) -> Option<Report> {
-        let mut w = [0u32; 8];
-        for (word, chunk) in w.iter_mut().zip(b.chunks_exact(4)) {
-            *word = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        }
-        if w[0] as usize != WIRE_SIZE || w[2] > 1 || w[5] > 1 {
-            return None;
-        }
-        Some(Report {
-            status: w[1] as i32,
-            installed: w[2] == 1,
-            mechanism: Mechanism::from_u32(w[3])?,
-            flags: w[4],
-            no_new_privs: w[5] == 1,
-            failed_step: Step::from_u32(w[6])?,
-            error: w[7] as i32,
-        })
+/// The words [`encode`] wrote.
+pub(crate) fn decode(bytes: &[u8], words: &mut [u32]) {
+    for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+        *w = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
     }
 }
 
@@ -216,18 +238,15 @@ pub(crate) fn filter_mode_available() -> bool {
 /// kernel asked for it (EACCES) and `flags` allow it: a privileged tracer
 /// thus keeps setuid programs working in the tracee.
 pub fn install(prog: &sock_fprog, flags: u32) -> Report {
-    let mut r = Report {
-        status: TRACEFILTER_E_INTERNAL,
-        ..Report::EMPTY
-    };
+    let mut r = Report::EMPTY;
     if flags & !INSTALL_KNOWN != 0 {
-        return r.failed(TRACEFILTER_E_INVALID, Step::Arguments, libc::EINVAL);
+        return r.failed(Failure::Flags, Step::Arguments, libc::EINVAL);
     }
     if prog.filter.is_null() {
-        return r.failed(TRACEFILTER_E_NULL, Step::Arguments, libc::EFAULT);
+        return r.failed(Failure::Null, Step::Arguments, libc::EFAULT);
     }
     if prog.len == 0 || prog.len as usize > BPF_MAXINSNS {
-        return r.failed(TRACEFILTER_E_PROGRAM_LENGTH, Step::Arguments, libc::EINVAL);
+        return r.failed(Failure::Length, Step::Arguments, libc::EINVAL);
     }
     let arg = prog as *const sock_fprog as *const c_void;
     r.mechanism = Mechanism::Seccomp;
@@ -255,7 +274,7 @@ pub fn install(prog: &sock_fprog, flags: u32) -> Report {
         };
         let e = match res {
             Ok(_) => {
-                r.status = TRACEFILTER_OK;
+                r.status = Ok(());
                 r.installed = true;
                 return r;
             }
@@ -270,28 +289,22 @@ pub fn install(prog: &sock_fprog, flags: u32) -> Report {
             libc::EACCES if !r.no_new_privs => {
                 // Already set: the refusal is about something else.
                 if prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0) == Ok(1) {
-                    return r.failed(TRACEFILTER_E_KERNEL, step, e);
+                    return r.failed(Failure::Kernel, step, e);
                 }
                 if flags & INSTALL_ALLOW_NO_NEW_PRIVS == 0 {
-                    return r.failed(TRACEFILTER_E_NEEDS_NO_NEW_PRIVS, step, e);
+                    return r.failed(Failure::NeedsNoNewPrivs, step, e);
                 }
                 if let Err(e2) = prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0) {
-                    return r.failed(TRACEFILTER_E_KERNEL, Step::NoNewPrivs, e2);
+                    return r.failed(Failure::Kernel, Step::NoNewPrivs, e2);
                 }
                 r.no_new_privs = true;
             }
             libc::EINVAL | libc::ENOSYS if !filter_mode_available() => {
-                return r.failed(TRACEFILTER_E_UNSUPPORTED, step, e)
+                return r.failed(Failure::Unsupported, step, e)
             }
-            _ => return r.failed(TRACEFILTER_E_KERNEL, step, e),
+            _ => return r.failed(Failure::Kernel, step, e),
         }
     }
-}
-
-/// Writes the whole report to `fd`, retrying EINTR and short writes.
-/// Async-signal-safe.
-pub fn send(fd: i32, report: &Report) -> std::result::Result<(), i32> {
-    write_all(fd, &report.to_wire())
 }
 
 /// Writes all of `buf` to `fd`, retrying EINTR and short writes; an errno
@@ -316,10 +329,9 @@ pub(crate) fn write_all(fd: i32, buf: &[u8]) -> std::result::Result<(), i32> {
     Ok(())
 }
 
-/// Reads one report from `fd`. End of file before the first byte is
-/// `NoReport`; a short or malformed report, or a read error, is `Io`.
-pub fn receive(fd: i32) -> Result<Report> {
-    let mut buf = [0u8; WIRE_SIZE];
+/// Reads until `buf` is full or end of file, retrying EINTR; the count
+/// read, or an errno. Async-signal-safe.
+pub(crate) fn read_full(fd: i32, buf: &mut [u8]) -> std::result::Result<usize, i32> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
@@ -328,19 +340,15 @@ pub fn receive(fd: i32) -> Result<Report> {
         if n < 0 {
             match errno() {
                 libc::EINTR => continue,
-                e => return Err(Error::Io(e)),
+                e => return Err(e),
             }
         }
         if n == 0 {
-            return Err(if done == 0 {
-                Error::NoReport
-            } else {
-                Error::Io(libc::EPROTO)
-            });
+            break;
         }
         done += n as usize;
     }
-    Report::from_wire(&buf).ok_or(Error::Io(libc::EPROTO))
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -348,23 +356,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wire_round_trip() {
-        let r = Report {
-            status: TRACEFILTER_E_KERNEL,
-            installed: false,
-            mechanism: Mechanism::Prctl,
-            flags: 4,
-            no_new_privs: true,
-            failed_step: Step::NoNewPrivs,
-            error: libc::EPERM,
-        };
-        assert_eq!(Report::from_wire(&r.to_wire()), Some(r));
-        let mut bad = r.to_wire();
-        bad[12] = 9; // mechanism 9
-        assert_eq!(Report::from_wire(&bad), None);
-        let mut bad = r.to_wire();
-        bad[0] = 16; // struct_size
-        assert_eq!(Report::from_wire(&bad), None);
+    fn words_round_trip() {
+        let words = [32, u32::MAX, 0, 7];
+        let mut bytes = [0u8; 16];
+        encode(&words, &mut bytes);
+        let mut back = [0u32; 4];
+        decode(&bytes, &mut back);
+        assert_eq!(back, words);
+    }
+
+    #[test]
+    fn the_error_keeps_the_step_and_errno() {
+        let r = Report::EMPTY.failed(Failure::Kernel, Step::NoNewPrivs, libc::EPERM);
+        let e = r.result().unwrap_err();
+        assert_eq!(
+            (e.failure, e.step, e.errno),
+            (Failure::Kernel, Step::NoNewPrivs, libc::EPERM)
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the kernel refused prctl(PR_SET_NO_NEW_PRIVS): errno {}",
+                libc::EPERM
+            )
+        );
+        assert_eq!(
+            Report::EMPTY.result().unwrap_err().failure,
+            Failure::NoReport
+        );
     }
 
     #[test]
@@ -382,20 +401,20 @@ mod tests {
         let r = install(&ok, 0x4);
         assert_eq!(
             (r.status, r.failed_step),
-            (TRACEFILTER_E_INVALID, Step::Arguments)
+            (Err(Failure::Flags), Step::Arguments)
         );
         let null = sock_fprog {
             len: 1,
             filter: std::ptr::null_mut(),
         };
-        assert_eq!(install(&null, 0).status, TRACEFILTER_E_NULL);
+        assert_eq!(install(&null, 0).status, Err(Failure::Null));
         for len in [0, 4097] {
             let p = sock_fprog {
                 len,
                 filter: ok.filter,
             };
             let r = install(&p, 0);
-            assert_eq!(r.status, TRACEFILTER_E_PROGRAM_LENGTH);
+            assert_eq!(r.status, Err(Failure::Length));
             assert!(!r.installed);
         }
     }

@@ -15,7 +15,10 @@ use libc::{c_int, c_ulong, pid_t, sock_filter, sock_fprog};
 
 use crate::bpf::*;
 use crate::error::{Error, Result};
-use crate::install::{self, errno, filter_mode_available, prctl, seccomp, write_all, Report};
+use crate::install::{
+    self, decode, encode, errno, filter_mode_available, prctl, read_full, seccomp, write_all,
+    Failure, Report, Step,
+};
 use crate::protocol::Order;
 
 /// SECCOMP_FILTER_FLAG_* known to this library, probed one by one.
@@ -120,11 +123,13 @@ pub fn probe(out: &mut Kernel) -> Result<()> {
     Ok(())
 }
 
-/// Installs `prog` in a throwaway child and returns its report. The child
+/// Installs `prog` in a throwaway child and returns its report: status
+/// `NoReport` when the child died before installing, `Kernel` with step
+/// `None` and the errno when no child could be made (mmap, fork). The child
 /// stores the report in a shared page rather than writing it to a pipe: the
 /// program may trace write(2) (and exit_group(2)), which fail with ENOSYS in
 /// a child without a tracer.
-pub fn probe_install(prog: &sock_fprog, flags: u32) -> Result<Report> {
+pub fn probe_install(prog: &sock_fprog, flags: u32) -> Report {
     const PAGE: usize = 4096;
     // SAFETY: a fresh anonymous mapping, checked below.
     let page = unsafe {
@@ -138,36 +143,27 @@ pub fn probe_install(prog: &sock_fprog, flags: u32) -> Result<Report> {
         )
     };
     if page == libc::MAP_FAILED {
-        return Err(Error::Kernel {
-            step: "mmap",
-            errno: errno(),
-        });
+        return Report::EMPTY.failed(Failure::Kernel, Step::None, errno());
     }
-    let slot = page as *mut [u8; install::WIRE_SIZE];
-    // SAFETY: the page is ours, writable and large enough.
-    unsafe { slot.write(Report::EMPTY.to_wire()) };
+    // The child writes one `Report` over the empty one. Even a child killed
+    // halfway leaves valid values: every field is written whole (an enum is
+    // one byte, an integer one aligned store), from one report or the other.
+    let slot = page as *mut Report;
+    const _: () = assert!(std::mem::size_of::<Report>() <= PAGE);
+    // SAFETY: the page is ours, writable, page-aligned and large enough.
+    unsafe { slot.write(Report::EMPTY) };
     let result = match fork() {
-        Err(e) => Err(Error::Kernel {
-            step: "fork",
-            errno: e,
-        }),
+        Err(e) => Report::EMPTY.failed(Failure::Kernel, Step::None, e),
         Ok(0) => child(|| {
             let r = install::install(prog, flags);
             // SAFETY: the shared page outlives this child.
-            unsafe { slot.write(r.to_wire()) };
+            unsafe { slot.write(r) };
             0
         }),
         Ok(pid) => {
             reap(pid);
             // SAFETY: the child is gone; nobody else writes the page.
-            let wire = unsafe { slot.read() };
-            match Report::from_wire(&wire) {
-                Some(r) if r.status == crate::error::status::TRACEFILTER_E_NO_REPORT => {
-                    Err(Error::NoReport)
-                }
-                Some(r) => Ok(r),
-                None => Err(Error::Io(libc::EPROTO)),
-            }
+            unsafe { slot.read() }
         }
     };
     // SAFETY: unmapping what we mapped; no reference to it remains.
@@ -201,17 +197,13 @@ impl Experiment {
             self.unexpected as u32,
         ];
         let mut b = [0u8; EXPERIMENT_SIZE];
-        for (c, v) in b.chunks_exact_mut(4).zip(w) {
-            c.copy_from_slice(&v.to_ne_bytes());
-        }
+        encode(&w, &mut b);
         b
     }
 
     fn from_wire(b: &[u8; EXPERIMENT_SIZE]) -> Experiment {
         let mut w = [0u32; 4];
-        for (v, c) in w.iter_mut().zip(b.chunks_exact(4)) {
-            *v = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
-        }
+        decode(b, &mut w);
         Experiment {
             ptrace: w[0] == 1,
             order: match w[1] {
@@ -502,24 +494,4 @@ fn reap(pid: pid_t) {
 fn close(fd: c_int) {
     // SAFETY: closing a descriptor this module created.
     unsafe { libc::close(fd) };
-}
-
-/// Reads until `b` is full or end of file; the count read.
-fn read_full(fd: c_int, b: &mut [u8]) -> std::result::Result<usize, i32> {
-    let mut done = 0;
-    while done < b.len() {
-        // SAFETY: the slice is valid for writes.
-        let n = unsafe { libc::read(fd, b[done..].as_mut_ptr() as *mut c_void, b.len() - done) };
-        if n < 0 {
-            match errno() {
-                libc::EINTR => continue,
-                e => return Err(e),
-            }
-        }
-        if n == 0 {
-            break;
-        }
-        done += n as usize;
-    }
-    Ok(done)
 }

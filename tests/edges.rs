@@ -259,7 +259,7 @@ fn empty_personality_overlaps_nothing_but_its_flag_is_taken() {
 #[test]
 fn non_utf8_name_is_an_unknown_name() {
     use std::ffi::{c_char, c_int};
-    use tracefilter::error::status::*;
+    use tracefilter::ffi::*;
     extern "C" {
         // Exported by the library (src/ffi/names.rs), declared as C sees it.
         fn tracefilter_syscall_number(

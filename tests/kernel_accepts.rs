@@ -551,7 +551,7 @@ fn insn(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
 /// Hand-made programs whose only return is ALLOW, so that any the kernel
 /// accepts is harmless to stack.
 fn hostile_programs() -> Vec<(&'static str, Vec<Insn>, Option<i32>)> {
-    use tracefilter::error::status::*;
+    use tracefilter::ffi::*;
     const LD_NR: u16 = 0x20; // ld [k]
     const RET_K: u16 = 0x06;
     let ret = insn(RET_K, 0, 0, SECCOMP_RET_ALLOW);
@@ -635,7 +635,8 @@ fn kernel_refuses_what_our_checker_refuses() {
     let out = in_child(&filters, true, &[]);
     assert_eq!(out.code, CHILD_OK);
     for ((what, prog, want), &kernel) in progs.iter().zip(&out.results) {
-        let ours = check(prog).map_err(|e| tracefilter::Error::from(e).status());
+        let ours = check(prog)
+            .map_err(|e| tracefilter::ffi::Status::from(&tracefilter::Error::from(e)).code());
         assert_eq!(ours.err(), *want, "{what}: our checker");
         let want_errno = if want.is_some() {
             -(libc::EINVAL as i64)

@@ -9,7 +9,6 @@ use peers::*;
 #[path = "common/skip.rs"]
 mod skip;
 use tracefilter::emulate::{const_allow, run, SeccompData};
-use tracefilter::error::status::*;
 use tracefilter::ffi::*;
 use tracefilter::names::Table;
 use tracefilter::{compile, compile_weighted, Error, Insn, Objective, Options, Strategy};
@@ -374,7 +373,10 @@ fn c_abi_strategies_objectives_and_weights() {
     // A first-version caller (28 bytes) gets the same program.
     o.struct_size = 28;
     assert_eq!(c_compile(&sets, &o).unwrap(), speed);
+    // 32 bytes: version 28, and a set weights_count it cannot read whole.
     o.struct_size = 32;
+    assert_eq!(c_compile(&sets, &o).unwrap(), speed);
+    o.weights_count = 1;
     assert_eq!(c_compile(&sets, &o), Err(TRACEFILTER_E_INVALID));
     let mut o = c_options();
     o.objective = TRACEFILTER_OBJECTIVE_SIZE;

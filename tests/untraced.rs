@@ -9,7 +9,6 @@
 use std::sync::Mutex;
 
 use libc::{c_int, c_long, pid_t};
-use tracefilter::error::status::*;
 use tracefilter::ffi::*;
 use tracefilter::names::Table;
 use tracefilter::{compile_guarded, Options, Personality};

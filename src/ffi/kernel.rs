@@ -10,11 +10,11 @@ use std::mem::size_of;
 
 use libc::sock_fprog;
 
-use super::ptr;
+use super::ptr::{self, Version};
+use super::*;
 use crate::clone_stop;
-use crate::error::status::*;
 use crate::error::{Error, Result};
-use crate::install::{self, Mechanism, Report, Step};
+use crate::install::{self, Failure, Mechanism, Report, Step};
 use crate::probe::{self, Kernel};
 use crate::protocol::{self, Mode, Order, Request, Stop};
 
@@ -74,9 +74,12 @@ pub const TRACEFILTER_STOP_SYSCALL_EXIT: u32 = 3;
 
 /// What tracefilter_install did. Set `struct_size` to
 /// sizeof(struct tracefilter_install_report) (or use
-/// tracefilter_install_report_init); the library accepts any size from the
-/// first published one (32) up, writes only the fields that fit and never
-/// changes `struct_size`.
+/// tracefilter_install_report_init). The rule of every versioned struct:
+/// below the first published size (32) TRACEFILTER_E_INVALID; the library
+/// writes the largest published version that fits in `struct_size` and
+/// nothing past it, and never changes `struct_size`; reading a report
+/// (tracefilter_report_send), it reads that version, and every byte past
+/// it up to `struct_size` must be 0.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct tracefilter_install_report {
@@ -97,14 +100,17 @@ pub struct tracefilter_install_report {
     pub error: i32,
 }
 
-const REPORT_SIZE_V1: usize = 32;
-const _: () = assert!(size_of::<tracefilter_install_report>() == install::WIRE_SIZE);
+/// Published sizes of `struct tracefilter_install_report`; the first is
+/// also the record on the report pipe.
+const REPORT_SIZES: [usize; 1] = [32];
+const WIRE_SIZE: usize = REPORT_SIZES[0];
+const _: () = assert!(size_of::<tracefilter_install_report>() == WIRE_SIZE);
 
 impl From<&Report> for tracefilter_install_report {
     fn from(r: &Report) -> Self {
         tracefilter_install_report {
             struct_size: size_of::<Self>() as u32,
-            status: r.status,
+            status: Status::of_install(r.status).code(),
             installed: r.installed as u32,
             mechanism: r.mechanism as u32,
             flags: r.flags,
@@ -116,23 +122,94 @@ impl From<&Report> for tracefilter_install_report {
 }
 
 impl tracefilter_install_report {
+    /// The report pipe's record: the first published version of the
+    /// struct, in native byte order.
+    fn to_wire(self) -> [u8; WIRE_SIZE] {
+        let words = [
+            WIRE_SIZE as u32,
+            self.status as u32,
+            self.installed,
+            self.mechanism,
+            self.flags,
+            self.no_new_privs,
+            self.failed_step,
+            self.error as u32,
+        ];
+        let mut out = [0u8; WIRE_SIZE];
+        install::encode(&words, &mut out);
+        out
+    }
+
+    fn from_wire(b: &[u8; WIRE_SIZE]) -> Self {
+        let mut w = [0u32; WIRE_SIZE / 4];
+        install::decode(b, &mut w);
+        tracefilter_install_report {
+            struct_size: w[0],
+            status: w[1] as i32,
+            installed: w[2],
+            mechanism: w[3],
+            flags: w[4],
+            no_new_privs: w[5],
+            failed_step: w[6],
+            error: w[7] as i32,
+        }
+    }
+
+    /// The report this struct stands for; `None` for values no install
+    /// writes.
     fn to_report(self) -> Option<Report> {
-        let mut w = [0u8; install::WIRE_SIZE];
-        // SAFETY: both are 32 bytes of plain integers.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                &self as *const Self as *const u8,
-                w.as_mut_ptr(),
-                w.len(),
-            )
-        };
-        w[..4].copy_from_slice(&(install::WIRE_SIZE as u32).to_ne_bytes());
-        Report::from_wire(&w)
+        let status = Status::from_code(self.status)?.install_outcome()?;
+        if self.installed > 1 || self.no_new_privs > 1 || (self.installed == 1) != status.is_ok() {
+            return None;
+        }
+        Some(Report {
+            status,
+            installed: self.installed == 1,
+            mechanism: Mechanism::from_u32(self.mechanism)?,
+            flags: self.flags,
+            no_new_privs: self.no_new_privs == 1,
+            failed_step: Step::from_u32(self.failed_step)?,
+            error: self.error,
+        })
     }
 }
 
+/// The caller's report, if any: its version (`None` for NULL), or the
+/// status that refuses it.
+///
+/// # Safety
+/// `report` is NULL or points to at least `struct_size` writable bytes.
+unsafe fn report_version(report: *const tracefilter_install_report) -> Result<Option<Version>> {
+    if report.is_null() {
+        return Ok(None);
+    }
+    unsafe { ptr::version(report, &REPORT_SIZES, "report") }.map(Some)
+}
+
+/// Runs an install-like call and hands its report to an optional caller's
+/// struct: the prologue and epilogue of tracefilter_install and
+/// tracefilter_probe_install. Allocates nothing (the install path).
+///
+/// # Safety
+/// As for [`report_version`].
+unsafe fn with_report(
+    report: *mut tracefilter_install_report,
+    call: impl FnOnce() -> Report,
+) -> c_int {
+    let version = match unsafe { report_version(report) } {
+        Ok(v) => v,
+        Err(e) => return Status::from(&e).code(),
+    };
+    let r = call();
+    if let Some(v) = version {
+        unsafe { ptr::write_versioned(report, v, (&r).into()) };
+    }
+    Status::of_install(r.status).code()
+}
+
 /// What the kernel offers (tracefilter_probe). `struct_size` as for
-/// struct tracefilter_install_report (first published size 32).
+/// struct tracefilter_install_report: 32 or more; the library writes the
+/// largest published version that fits (32: every field below).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct tracefilter_kernel {
@@ -154,7 +231,9 @@ pub struct tracefilter_kernel {
     pub error: i32,
 }
 
-const KERNEL_SIZE_V1: usize = 32;
+/// Published sizes of `struct tracefilter_kernel`.
+const KERNEL_SIZES: [usize; 1] = [32];
+const _: () = assert!(size_of::<tracefilter_kernel>() == KERNEL_SIZES[0]);
 
 /// How to resume at one stop (tracefilter_protocol_step).
 #[repr(C)]
@@ -196,46 +275,41 @@ pub unsafe extern "C" fn tracefilter_install(
     flags: u32,
     report: *mut tracefilter_install_report,
 ) -> c_int {
-    guard!(TRACEFILTER_E_INTERNAL, {
-        let size = if report.is_null() {
-            0
-        } else {
-            match unsafe { ptr::struct_size(report, REPORT_SIZE_V1, "report") } {
-                Ok(s) => s,
-                Err(e) => return e.status(),
-            }
-        };
-        let r = match unsafe { prog.as_ref() } {
+    guard!(TRACEFILTER_E_INTERNAL, unsafe {
+        with_report(report, || match prog.as_ref() {
             Some(p) => install::install(p, flags),
             None => Report {
-                status: TRACEFILTER_E_NULL,
+                status: Err(Failure::Null),
                 failed_step: Step::Arguments,
                 error: libc::EFAULT,
                 ..Report::EMPTY
             },
-        };
-        if size > 0 {
-            unsafe { ptr::put_sized(report, size, (&r).into()) };
-        }
-        r.status
+        })
     })
 }
 
 /// Writes `report` to `fd` (the write end of a pipe2(O_CLOEXEC) pipe), whole,
 /// retrying EINTR. Async-signal-safe. The child calls it after
 /// tracefilter_install, success or failure, and then execs. TRACEFILTER_E_IO
-/// if the write fails (then the tracer sees TRACEFILTER_E_NO_REPORT).
+/// if the write fails (then the tracer sees TRACEFILTER_E_NO_REPORT);
+/// TRACEFILTER_E_INVALID, with nothing written, for a report no install
+/// writes (a status tracefilter_install does not return, `installed` not
+/// 1 exactly when the status is TRACEFILTER_OK, an unknown mechanism or
+/// step): the tracer then sees no report and falls back to ptrace mode.
 #[no_mangle]
 pub unsafe extern "C" fn tracefilter_report_send(
     fd: c_int,
     report: *const tracefilter_install_report,
 ) -> c_int {
     guard!(status, {
-        unsafe { ptr::struct_size(report, REPORT_SIZE_V1, "report") }?;
-        let r = unsafe { *report }
+        let caller = unsafe {
+            ptr::read_versioned(report, &REPORT_SIZES, "report", (&Report::EMPTY).into())
+        }?;
+        let r = caller
             .to_report()
             .ok_or(Error::InvalidArg("report holds values no install writes"))?;
-        install::send(fd, &r).map_err(Error::Io)
+        let wire = tracefilter_install_report::from(&r).to_wire();
+        install::write_all(fd, &wire).map_err(Error::Io)
     })
 }
 
@@ -254,9 +328,18 @@ pub unsafe extern "C" fn tracefilter_report_receive(
     report: *mut tracefilter_install_report,
 ) -> c_int {
     guard!(status, {
-        let size = unsafe { ptr::struct_size(report, REPORT_SIZE_V1, "report") }?;
-        let r = install::receive(fd)?;
-        unsafe { ptr::put_sized(report, size, (&r).into()) };
+        let version = unsafe { ptr::version(report, &REPORT_SIZES, "report") }?;
+        let mut wire = [0u8; WIRE_SIZE];
+        let r = match install::read_full(fd, &mut wire).map_err(Error::Io)? {
+            0 => return Err(Error::NoReport),
+            WIRE_SIZE => tracefilter_install_report::from_wire(&wire),
+            _ => return Err(Error::Io(libc::EPROTO)),
+        };
+        let r = (r.struct_size as usize == WIRE_SIZE)
+            .then(|| r.to_report())
+            .flatten()
+            .ok_or(Error::Io(libc::EPROTO))?;
+        unsafe { ptr::write_versioned(report, version, (&r).into()) };
         Ok(())
     })
 }
@@ -292,17 +375,19 @@ fn order_id(o: Order) -> u32 {
 #[no_mangle]
 pub unsafe extern "C" fn tracefilter_probe(out: *mut tracefilter_kernel) -> c_int {
     guard!(status, {
-        let size = unsafe { ptr::struct_size(out, KERNEL_SIZE_V1, "out") }?;
+        let version = unsafe { ptr::version(out, &KERNEL_SIZES, "out") }?;
         let mut k = Kernel::NOTHING;
         let r = probe::probe(&mut k);
-        unsafe { ptr::put_sized(out, size, kernel_to_c(&k)) };
+        unsafe { ptr::write_versioned(out, version, kernel_to_c(&k)) };
         r
     })
 }
 
 /// Installs `prog` with `flags` in a throwaway child and returns that
 /// install's status, with its report in `report` (may be NULL).
-/// TRACEFILTER_E_NO_REPORT if the child died before installing.
+/// TRACEFILTER_E_NO_REPORT if the child died before installing;
+/// TRACEFILTER_E_KERNEL with failed_step TRACEFILTER_STEP_NONE and the
+/// errno if the throwaway child could not be made (mmap, fork).
 #[no_mangle]
 pub unsafe extern "C" fn tracefilter_probe_install(
     prog: *const sock_fprog,
@@ -310,25 +395,10 @@ pub unsafe extern "C" fn tracefilter_probe_install(
     report: *mut tracefilter_install_report,
 ) -> c_int {
     guard!(TRACEFILTER_E_INTERNAL, {
-        let size = if report.is_null() {
-            0
-        } else {
-            match unsafe { ptr::struct_size(report, REPORT_SIZE_V1, "report") } {
-                Ok(s) => s,
-                Err(e) => return e.status(),
-            }
-        };
         let Some(p) = (unsafe { prog.as_ref() }) else {
             return TRACEFILTER_E_NULL;
         };
-        let r = probe::probe_install(p, flags).unwrap_or_else(|e| Report {
-            status: e.status(),
-            ..Report::EMPTY
-        });
-        if size > 0 {
-            unsafe { ptr::put_sized(report, size, (&r).into()) };
-        }
-        r.status
+        unsafe { with_report(report, || probe::probe_install(p, flags)) }
     })
 }
 

@@ -9,6 +9,7 @@
 //! function is the plain logic of the call.
 
 mod ptr;
+mod status;
 
 use std::ffi::{c_char, c_int, CStr};
 use std::mem::size_of;
@@ -18,12 +19,79 @@ use libc::{sock_filter, sock_fprog};
 
 use crate::bpf::Insn;
 use crate::compile::{compile_guarded, compile_weighted, Program};
-use crate::error::status::*;
-use crate::error::{describe, Error, Result};
+use crate::error::{Error, Result};
 use crate::spec::{
     Objective, Options, Personality, Strategy, MAX_NSYSCALLS, MAX_RUNS, MAX_TOTAL_NSYSCALLS,
 };
 use crate::{disasm, emulate};
+pub use status::Status;
+
+// The C statuses. They stand first in the header; the enum that names
+// them, their texts and the mapping from the core's errors are in `status`.
+
+/// Success.
+pub const TRACEFILTER_OK: c_int = 0;
+/// A required pointer argument is NULL.
+pub const TRACEFILTER_E_NULL: c_int = -1;
+/// An argument is out of range: count 0 or above TRACEFILTER_MAX_PERSONALITIES,
+/// nsyscalls above TRACEFILTER_MAX_NSYSCALLS, an nr_flag that overlaps the numbers,
+/// an options struct_size the library cannot accept, a value that is not a
+/// seccomp action, an unknown strategy or objective.
+pub const TRACEFILTER_E_INVALID: c_int = -2;
+/// Two personalities share an audit arch and either the same nr_flag
+/// (even when one has nsyscalls 0: the same personality named twice) or
+/// number ranges that overlap (an empty range overlaps nothing).
+pub const TRACEFILTER_E_OVERLAP: c_int = -3;
+/// No program fits in BPF_MAXINSNS instructions: under
+/// TRACEFILTER_STRATEGY_AUTO no strategy's program does; under a forced
+/// strategy, that strategy's does not (AUTO may still find one).
+pub const TRACEFILTER_E_TOO_LARGE: c_int = -4;
+/// Out of memory.
+pub const TRACEFILTER_E_NO_MEMORY: c_int = -5;
+/// A generated program failed verification (a library bug; nothing is returned).
+pub const TRACEFILTER_E_VERIFY: c_int = -6;
+/// Any other internal error, including a caught panic.
+pub const TRACEFILTER_E_INTERNAL: c_int = -7;
+/// The forced strategy cannot express this specification at all, whatever
+/// the size (bits and jset need a block of 32 numbers they can test; a
+/// program too long is TRACEFILTER_E_TOO_LARGE).
+pub const TRACEFILTER_E_STRATEGY: c_int = -8;
+/// The kernel lacks what the call needs: seccomp filter mode (install,
+/// probe_install); PTRACE_GET_SYSCALL_INFO, or a way to rewrite clone's
+/// flags on the tracer's arch (untraced_clear).
+pub const TRACEFILTER_E_UNSUPPORTED: c_int = -9;
+/// The filter needs no_new_privs (the caller lacks CAP_SYS_ADMIN) and
+/// TRACEFILTER_INSTALL_ALLOW_NO_NEW_PRIVS was not given; nothing was changed.
+pub const TRACEFILTER_E_NEEDS_NO_NEW_PRIVS: c_int = -10;
+/// The kernel refused a step; the report holds the step and its errno
+/// (ENOMEM: the stack of filters would exceed 32768 instructions).
+pub const TRACEFILTER_E_KERNEL: c_int = -11;
+/// Reading or writing a report failed, or a short report arrived.
+pub const TRACEFILTER_E_IO: c_int = -12;
+/// End of file before any report: the child exec'd or died without sending one.
+pub const TRACEFILTER_E_NO_REPORT: c_int = -13;
+/// A ptrace request failed or gave unexpected stops while probing.
+pub const TRACEFILTER_E_PTRACE: c_int = -14;
+/// No syscall of that name in the personality's table.
+pub const TRACEFILTER_E_UNKNOWN_NAME: c_int = -15;
+/// The specification exceeds a limit on its size: more than
+/// TRACEFILTER_MAX_TOTAL_NSYSCALLS numbers or more than TRACEFILTER_MAX_RUNS
+/// runs over all personalities. Checked before anything is allocated.
+pub const TRACEFILTER_E_LIMIT: c_int = -16;
+/// Checked program (evaluate, disassemble): length 0 or above BPF_MAXINSNS.
+pub const TRACEFILTER_E_PROGRAM_LENGTH: c_int = -20;
+/// Checked program: an opcode seccomp does not accept.
+pub const TRACEFILTER_E_PROGRAM_OPCODE: c_int = -21;
+/// Checked program: a jump leaves the program.
+pub const TRACEFILTER_E_PROGRAM_JUMP: c_int = -22;
+/// Checked program: a load outside struct seccomp_data or not 4-byte aligned.
+pub const TRACEFILTER_E_PROGRAM_LOAD: c_int = -23;
+/// Checked program: constant division by zero, shift of 32 or more, scratch index above 15.
+pub const TRACEFILTER_E_PROGRAM_OPERAND: c_int = -24;
+/// Checked program: scratch memory read before it is written on some path.
+pub const TRACEFILTER_E_PROGRAM_SCRATCH: c_int = -25;
+/// Checked program: the last instruction is not a return.
+pub const TRACEFILTER_E_PROGRAM_NO_RETURN: c_int = -26;
 
 // The core's instruction type is passed to and from C as `struct sock_filter`.
 const _: () = assert!(size_of::<Insn>() == size_of::<sock_filter>());
@@ -34,9 +102,9 @@ const _: () = assert!(std::mem::align_of::<Insn>() == std::mem::align_of::<sock_
 macro_rules! guard {
     (status, $body:expr) => {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> { $body })) {
-            Ok(Ok(())) => TRACEFILTER_OK,
-            Ok(Err(e)) => e.status(),
-            Err(_) => TRACEFILTER_E_INTERNAL,
+            Ok(Ok(())) => $crate::ffi::TRACEFILTER_OK,
+            Ok(Err(e)) => $crate::ffi::Status::from(&e).code(),
+            Err(_) => $crate::ffi::TRACEFILTER_E_INTERNAL,
         }
     };
     ($on_panic:expr, $body:expr) => {
@@ -116,8 +184,12 @@ pub struct tracefilter_personality {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct tracefilter_options {
-    /// sizeof(struct tracefilter_options) as the caller knows it. Fields past
-    /// it take their defaults; bytes past the library's own struct must be 0.
+    /// sizeof(struct tracefilter_options) as the caller knows it (28, 40,
+    /// 48 or more), under the rule of every versioned struct: the library
+    /// reads the largest published version that fits (28: up to
+    /// objective; 40: up to weights; 48: up to flags), later fields take
+    /// their defaults, and every byte past that version up to struct_size
+    /// must be 0 (else TRACEFILTER_E_INVALID). Below 28: TRACEFILTER_E_INVALID.
     pub struct_size: u32,
     /// For traced syscalls; default SECCOMP_RET_TRACE.
     pub traced_action: u32,
@@ -148,13 +220,10 @@ pub struct tracefilter_options {
     pub flags: u32,
 }
 
-/// Size of the first published `struct tracefilter_options`.
-const OPTIONS_SIZE_V1: usize = 28;
-/// Size with `weights_count` and `weights`.
-const OPTIONS_SIZE_V2: usize = 40;
-/// Size with `flags` (and tail padding).
-const OPTIONS_SIZE_V3: usize = 48;
-const _: () = assert!(size_of::<tracefilter_options>() == OPTIONS_SIZE_V3);
+/// Published sizes of `struct tracefilter_options`: the first; with
+/// `weights_count` and `weights`; with `flags` (and tail padding).
+const OPTIONS_SIZES: [usize; 3] = [28, 40, 48];
+const _: () = assert!(size_of::<tracefilter_options>() == OPTIONS_SIZES[2]);
 
 /// tracefilter_options flag: the CLONE_UNTRACED guard. The program also
 /// stops the tracee (with the traced action, which must be
@@ -198,7 +267,10 @@ pub struct tracefilter_personality_stats {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct tracefilter_stats {
-    /// Set by the caller to sizeof(struct tracefilter_stats).
+    /// Set by the caller to sizeof(struct tracefilter_stats): 32 or more.
+    /// The library writes the largest published version that fits (32:
+    /// every field below) and nothing past it; below 32:
+    /// TRACEFILTER_E_INVALID.
     pub struct_size: u32,
     /// TRACEFILTER_STRATEGY_* used.
     pub strategy: u32,
@@ -212,6 +284,10 @@ pub struct tracefilter_stats {
     /// Owned by the program; valid until tracefilter_program_free.
     pub personalities: *const tracefilter_personality_stats,
 }
+
+/// Published sizes of `struct tracefilter_stats`.
+const STATS_SIZES: [usize; 1] = [32];
+const _: () = assert!(size_of::<tracefilter_stats>() == STATS_SIZES[0]);
 
 /// Owned copy of a personality, kept for the statistics.
 struct OwnedPersonality {
@@ -257,38 +333,16 @@ fn default_options() -> tracefilter_options {
     }
 }
 
-/// Reads the caller's options, `copy_struct_from_user`-style.
+/// Reads the caller's options under the rule of [`ptr::Version`].
 ///
 /// # Safety
 /// `p` is NULL or points to at least `struct_size` readable bytes.
 unsafe fn read_options(p: *const tracefilter_options) -> Result<(Options, tracefilter_options)> {
-    let mut o = default_options();
-    if !p.is_null() {
-        let size = unsafe { (*p).struct_size } as usize;
-        let ours = size_of::<tracefilter_options>();
-        // Only whole published versions: a size that cuts the pointer in two
-        // is not one.
-        if size < OPTIONS_SIZE_V1
-            || size % 4 != 0
-            || (OPTIONS_SIZE_V1 < size && size < OPTIONS_SIZE_V2)
-            || (OPTIONS_SIZE_V2 < size && size < OPTIONS_SIZE_V3)
-        {
-            return Err(Error::Invalid(format!(
-                "options struct_size {size} is not a known size"
-            )));
-        }
-        if size > ours {
-            let extra =
-                unsafe { std::slice::from_raw_parts((p as *const u8).add(ours), size - ours) };
-            if extra.iter().any(|&b| b != 0) {
-                return Err(Error::Invalid(
-                    "options set fields this library does not know".into(),
-                ));
-            }
-        }
-        let n = size.min(ours);
-        unsafe { std::ptr::copy_nonoverlapping(p as *const u8, &mut o as *mut _ as *mut u8, n) };
-    }
+    let o = if p.is_null() {
+        default_options()
+    } else {
+        unsafe { ptr::read_versioned(p, &OPTIONS_SIZES, "opts", default_options()) }?
+    };
     let strategy = Strategy::from_id(o.strategy)
         .ok_or_else(|| Error::Invalid(format!("unknown strategy {}", o.strategy)))?;
     let objective = Objective::from_id(o.objective)
@@ -469,7 +523,8 @@ pub unsafe extern "C" fn tracefilter_program_free(prog: *mut tracefilter_program
 }
 
 /// Fills `out` with the program's figures (computed on first call, with the
-/// emulator). `out->struct_size` must be set by the caller.
+/// emulator). `out->struct_size` must be set by the caller (see
+/// struct tracefilter_stats).
 #[no_mangle]
 pub unsafe extern "C" fn tracefilter_program_stats(
     prog: *const tracefilter_program,
@@ -477,13 +532,7 @@ pub unsafe extern "C" fn tracefilter_program_stats(
 ) -> c_int {
     guard!(status, {
         let p = unsafe { ptr::get(prog, "prog") }?;
-        let out = unsafe { ptr::get_mut(out, "out") }?;
-        if (out.struct_size as usize) < size_of::<tracefilter_stats>() {
-            return Err(Error::Invalid(format!(
-                "stats struct_size {} is too small",
-                out.struct_size
-            )));
-        }
+        let version = unsafe { ptr::version(out, &STATS_SIZES, "out") }?;
         let (all, per) = p.stats.get_or_init(|| {
             let views: Vec<Personality> = p.pers.iter().map(OwnedPersonality::view).collect();
             let s = p.program.stats(&views, &p.opts);
@@ -501,14 +550,15 @@ pub unsafe extern "C" fn tracefilter_program_stats(
                 .collect();
             (s.all_cacheable as u32, per)
         });
-        *out = tracefilter_stats {
-            struct_size: out.struct_size,
+        let stats = tracefilter_stats {
+            struct_size: 0, // not written
             strategy: p.program.strategy().id(),
             length: p.program.insns().len() as u32,
             all_cacheable: *all,
             count: per.len(),
             personalities: per.as_ptr(),
         };
+        unsafe { ptr::write_versioned(out, version, stats) };
         Ok(())
     })
 }
@@ -612,7 +662,9 @@ pub unsafe extern "C" fn tracefilter_disassemble(
 /// A static, NUL-terminated text for any status; "unknown status" otherwise.
 #[no_mangle]
 pub extern "C" fn tracefilter_strerror(status: c_int) -> *const c_char {
-    describe(status).unwrap_or(c"unknown status").as_ptr()
+    Status::from_code(status)
+        .map_or(c"unknown status", Status::text)
+        .as_ptr()
 }
 
 /// The library version, e.g. "0.1.0".

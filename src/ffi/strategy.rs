@@ -4,7 +4,6 @@ use std::ffi::{c_char, c_int, CStr, CString};
 use std::sync::OnceLock;
 
 use super::ptr;
-use crate::error::status::*;
 use crate::error::{Error, Result};
 use crate::spec::Strategy;
 

@@ -670,13 +670,19 @@ static void test_compile_errors(void)
 	tracefilter_options_init(&o);
 	o.struct_size = 0;
 	expect_compile_error(&p, 1, &o, TRACEFILTER_E_INVALID, "struct_size 0");
+	o.struct_size = 27;
+	expect_compile_error(&p, 1, &o, TRACEFILTER_E_INVALID, "struct_size below the first version");
+	/* 44: version 40 is read, and the flags word past it must be 0 */
 	o.struct_size = sizeof(o) - 4;
-	expect_compile_error(&p, 1, &o, TRACEFILTER_E_INVALID, "struct_size short by one field");
-	o.struct_size = sizeof(o) + 1;
-	expect_compile_error(&p, 1, &o, TRACEFILTER_E_INVALID, "struct_size not a multiple of 4");
+	o.flags = TRACEFILTER_COMPILE_GUARD_UNTRACED;
+	expect_compile_error(&p, 1, &o, TRACEFILTER_E_INVALID, "struct_size cuts a set field");
+	o.flags = 0;
+	compile_and_check(&p, 1, &o, TRACEFILTER_STRATEGY_AUTO);
 	/* a newer caller's larger struct: fine while the unknown fields are 0 */
 	memset(&bigger, 0, sizeof(bigger));
 	tracefilter_options_init(&bigger.o);
+	bigger.o.struct_size = sizeof(bigger.o) + 1;
+	compile_and_check(&p, 1, &bigger.o, TRACEFILTER_STRATEGY_AUTO);
 	bigger.o.struct_size = sizeof(bigger);
 	compile_and_check(&p, 1, &bigger.o, TRACEFILTER_STRATEGY_AUTO);
 	bigger.later[2] = 1;
@@ -1161,8 +1167,8 @@ static void test_clone_guard(void)
 		odd.audit_arch = 0x40001234;
 		expect_compile_error(&odd, 1, &o, TRACEFILTER_E_INVALID, "guard of an unknown arch");
 	}
-	o.struct_size = 44;
-	expect_compile_error(pers, 3, &o, TRACEFILTER_E_INVALID, "struct_size 44");
+	o.struct_size = 44; /* version 40 and a flags word it cannot read */
+	expect_compile_error(pers, 3, &o, TRACEFILTER_E_INVALID, "struct_size 44 with flags set");
 	o.struct_size = 40; /* the previous version: no flags, no guard */
 	CHECK_STATUS(tracefilter_compile(pers, 3, &o, &plain), TRACEFILTER_OK);
 	f = tracefilter_program_fprog(plain);

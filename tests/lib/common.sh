@@ -30,3 +30,30 @@ strace_program() {
 	$T strace -d --seccomp-bpf -f -e trace="$1" true 2>"$2.dump" >/dev/null
 	sh tools/strace-program.sh <"$2.dump" >"$2"
 }
+# build_c_test NAME [LIBS...]: builds tests/c/NAME.c as $TMP/NAME against the
+# built library and the committed header, under ASan/UBSan where cc can build
+# and run with them (else a printed NOTE). On failure it prints the verdict
+# and the summary and exits the script.
+build_c_test() {
+	name=$1
+	shift
+	if [ ! -e target/release/libtracefilter.so ]; then
+		fail "no target/release/libtracefilter.so: run make first"
+		finish
+		exit 1
+	fi
+	# The SONAME link make creates, for a library built by cargo alone.
+	[ -e target/release/libtracefilter.so.0 ] || ln -sf libtracefilter.so target/release/libtracefilter.so.0
+	san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	printf 'int main(void) { return 0; }\n' >"$TMP/probe.c"
+	if ! cc $san -o "$TMP/probe" "$TMP/probe.c" 2>/dev/null || ! "$TMP/probe"; then
+		echo "  NOTE: building WITHOUT sanitizers: cc cannot build or run with $san here"
+		san=""
+	fi
+	if ! cc -std=gnu11 -O1 -g -Wall -Wextra -Werror $san -Iinclude -o "$TMP/$name" "tests/c/$name.c" \
+		-Ltarget/release -ltracefilter -Wl,-rpath,"$(pwd)/target/release" "$@" 2>"$TMP/log"; then
+		fail "build tests/c/$name.c: $(cat "$TMP/log")"
+		finish
+		exit 1
+	fi
+}
