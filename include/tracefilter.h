@@ -23,8 +23,9 @@
 /**
  * An argument is out of range: count 0 or above TRACEFILTER_MAX_PERSONALITIES,
  * nsyscalls above TRACEFILTER_MAX_NSYSCALLS, an nr_flag that overlaps the numbers,
- * an options struct_size the library cannot accept, a value that is not a
- * seccomp action, an unknown strategy or objective.
+ * a struct_size below its struct's first published size (or, for a struct
+ * the library reads, with bytes past the version it reads that are not 0),
+ * a value that is not a seccomp action, an unknown strategy or objective.
  */
 #define TRACEFILTER_E_INVALID -2
 

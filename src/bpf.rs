@@ -95,6 +95,24 @@ pub(crate) fn split_ordered(code: u16, k: u32, lo: u32, hi: u32) -> (Range, Rang
     }
 }
 
+/// Hand-written programs for the tests of every module.
+#[cfg(test)]
+pub(crate) mod asm {
+    use super::*;
+
+    /// `ld [k]`: a word of seccomp_data.
+    pub(crate) fn ld(k: u32) -> Insn {
+        Insn::stmt(BPF_LD | BPF_W | BPF_ABS, k)
+    }
+    pub(crate) fn ret(k: u32) -> Insn {
+        Insn::stmt(BPF_RET | BPF_K, k)
+    }
+    /// A conditional jump on a constant: `op` is BPF_JEQ, BPF_JGT, ...
+    pub(crate) fn j(op: u16, k: u32, jt: u8, jf: u8) -> Insn {
+        Insn::jump(BPF_JMP | op | BPF_K, k, jt, jf)
+    }
+}
+
 // Instruction classes.
 pub(crate) const BPF_LD: u16 = 0x00;
 pub(crate) const BPF_LDX: u16 = 0x01;

@@ -375,15 +375,10 @@ pub fn const_allow(prog: &[Insn], arch: u32, nr: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::asm::{j, ld, ret};
 
-    fn ld(k: u32) -> Insn {
-        Insn::stmt(BPF_LD | BPF_W | BPF_ABS, k)
-    }
-    fn ret(k: u32) -> Insn {
-        Insn::stmt(BPF_RET | BPF_K, k)
-    }
     fn jeq(k: u32, jt: u8, jf: u8) -> Insn {
-        Insn::jump(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf)
+        j(BPF_JEQ, k, jt, jf)
     }
 
     #[test]

@@ -546,17 +546,8 @@ fn check_ret(r: &Rect, k: u32, d: &Decisions) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::asm::{j, ld, ret};
     use crate::spec::{Options, Personality};
-
-    fn ld(k: u32) -> Insn {
-        Insn::stmt(BPF_LD | BPF_W | BPF_ABS, k)
-    }
-    fn ret(k: u32) -> Insn {
-        Insn::stmt(BPF_RET | BPF_K, k)
-    }
-    fn j(op: u16, k: u32, jt: u8, jf: u8) -> Insn {
-        Insn::jump(BPF_JMP | op | BPF_K, k, jt, jf)
-    }
 
     const T: u32 = SECCOMP_RET_TRACE;
     const A: u32 = SECCOMP_RET_ALLOW;

@@ -35,8 +35,9 @@ pub const TRACEFILTER_OK: c_int = 0;
 pub const TRACEFILTER_E_NULL: c_int = -1;
 /// An argument is out of range: count 0 or above TRACEFILTER_MAX_PERSONALITIES,
 /// nsyscalls above TRACEFILTER_MAX_NSYSCALLS, an nr_flag that overlaps the numbers,
-/// an options struct_size the library cannot accept, a value that is not a
-/// seccomp action, an unknown strategy or objective.
+/// a struct_size below its struct's first published size (or, for a struct
+/// the library reads, with bytes past the version it reads that are not 0),
+/// a value that is not a seccomp action, an unknown strategy or objective.
 pub const TRACEFILTER_E_INVALID: c_int = -2;
 /// Two personalities share an audit arch and either the same nr_flag
 /// (even when one has nsyscalls 0: the same personality named twice) or
