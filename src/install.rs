@@ -26,6 +26,7 @@ const SPEC_ALLOW: u32 = libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Mechanism {
+    /// No filter went in.
     None = 0,
     /// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)
     Seccomp = 1,
@@ -37,10 +38,15 @@ pub enum Mechanism {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Step {
+    /// Nothing failed.
     None = 0,
+    /// The arguments were refused before any syscall (flags, program length, NULL).
     Arguments = 1,
+    /// `seccomp(SECCOMP_SET_MODE_FILTER)`.
     Seccomp = 2,
+    /// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)`.
     Prctl = 3,
+    /// `prctl(PR_SET_NO_NEW_PRIVS)`.
     NoNewPrivs = 4,
 }
 
@@ -70,13 +76,18 @@ impl Step {
 /// filter is active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Report {
+    /// `TRACEFILTER_OK` (0) or a negative `TRACEFILTER_E_*` status of the C
+    /// ABI; [`Report::result`] gives it as an [`Error`].
     pub status: i32,
+    /// The filter is active in the child.
     pub installed: bool,
+    /// How it went in (or was last tried).
     pub mechanism: Mechanism,
     /// SECCOMP_FILTER_FLAG_* of the last attempt (the successful one on success).
     pub flags: u32,
     /// This install set no_new_privs.
     pub no_new_privs: bool,
+    /// The step that failed, [`Step::None`] on success.
     pub failed_step: Step,
     /// errno of the failed step, 0 on success.
     pub error: i32,
@@ -128,7 +139,7 @@ impl Report {
 pub const WIRE_SIZE: usize = 32;
 
 impl Report {
-    pub fn to_wire(&self) -> [u8; WIRE_SIZE] {
+    pub(crate) fn to_wire(&self) -> [u8; WIRE_SIZE] {
         let words: [u32; 8] = [
             WIRE_SIZE as u32,
             self.status as u32,

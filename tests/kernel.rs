@@ -12,7 +12,6 @@ use std::sync::Mutex;
 use libc::{c_int, sock_filter, sock_fprog};
 #[path = "common/skip.rs"]
 mod skip;
-use tracefilter::error::status::*;
 use tracefilter::ffi::*;
 use tracefilter::{compile, Options, Personality};
 
