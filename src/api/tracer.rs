@@ -25,6 +25,23 @@
 //! assert!(step(Mode::Seccomp, Order::Unknown, Stop::Seccomp, true).is_none());
 //! ```
 //!
+//! Before the first tracee, a tracer can ask the kernel what it offers;
+//! seccomp mode needs filter mode, `SECCOMP_RET_TRACE` and a known order:
+//!
+//! ```
+//! use tracefilter::tracer::{probe, Kernel, Mode, Order};
+//!
+//! let mut kernel = Kernel::NOTHING;
+//! let probed = probe(&mut kernel); // forks a prober and its tracee
+//! let mode = match probed {
+//!     Ok(()) if kernel.filter_mode && kernel.ret_trace && kernel.stop_order != Order::Unknown => {
+//!         Mode::Seccomp
+//!     }
+//!     _ => Mode::Ptrace,
+//! };
+//! println!("{kernel:?}: {mode:?}");
+//! ```
+//!
 //! # CLONE_UNTRACED
 //!
 //! A tracee may create a child with `CLONE_UNTRACED`; the child then runs
