@@ -187,4 +187,67 @@ mod tests {
         assert_eq!(f.len as usize, prog.len());
         assert_eq!(f.filter as *const Insn, prog.insns().as_ptr());
     }
+
+    /// Any input is an answer, never a panic: the emulator's run assumes a
+    /// checked program, so the public entry points check first.
+    #[test]
+    fn invalid_programs_are_errors() {
+        let data = SeccompData::new(crate::arch::AUDIT_ARCH_X86_64, 0);
+        assert_eq!(evaluate(&[], &data), Err(CheckError::Length(0)));
+        // A jump past the end, and a load at a misaligned offset.
+        let jump_out = [Insn::jump(0x15, 0, 9, 9), Insn::stmt(0x06, 0)];
+        assert_eq!(evaluate(&jump_out, &data), Err(CheckError::Jump { pc: 0 }));
+        assert!(!cacheable(&jump_out, data.arch, 0));
+        let misaligned = [Insn::stmt(0x20, 2), Insn::stmt(0x06, 0)];
+        assert!(Filter::new(&misaligned).is_err());
+        assert!(disassemble(&misaligned).contains("; invalid program:"));
+        let bits = [0u8; 1];
+        let pers = [Personality {
+            audit_arch: data.arch,
+            nr_flag: 0,
+            traced: &bits,
+            nsyscalls: 8,
+        }];
+        assert!(matches!(
+            verify(&misaligned, &pers, &Options::default()),
+            Err(Error::Program(CheckError::Load { pc: 0, k: 2 }))
+        ));
+        // A bitmap shorter than nsyscalls.
+        let short = [Personality {
+            nsyscalls: 9,
+            ..pers[0]
+        }];
+        let ret = [Insn::stmt(0x06, 0x7fff_0000)];
+        assert!(matches!(
+            verify(&ret, &short, &Options::default()),
+            Err(Error::Invalid(_))
+        ));
+    }
+
+    /// `verify` proves programs from elsewhere: a lone `ret ALLOW` is right
+    /// exactly when nothing is traced and no arch or number is unknown.
+    #[test]
+    fn verify_names_a_wrong_number() {
+        let mut bits = [0u8; 1];
+        fn pers(b: &[u8; 1]) -> [Personality<'_>; 1] {
+            [Personality {
+                audit_arch: crate::arch::AUDIT_ARCH_X86_64,
+                nr_flag: 0,
+                traced: &b[..],
+                nsyscalls: 8,
+            }]
+        }
+        let allow_all = Options {
+            unknown_nr_action: crate::bpf::SECCOMP_RET_ALLOW,
+            unknown_arch_action: crate::bpf::SECCOMP_RET_ALLOW,
+            ..Options::default()
+        };
+        let ret = [Insn::stmt(0x06, crate::bpf::SECCOMP_RET_ALLOW)];
+        verify(&ret, &pers(&bits), &allow_all).unwrap();
+        bits[0] = 1 << 5;
+        match verify(&ret, &pers(&bits), &allow_all) {
+            Err(Error::Verify(e)) => assert!(e.contains("nr 5"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
