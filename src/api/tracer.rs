@@ -3,9 +3,10 @@
 //!
 //! A tracer sets `PTRACE_O_TRACESECCOMP` (and `PTRACE_O_EXITKILL`, and the
 //! fork/clone options to follow children) before the child installs the
-//! filter, reads the child's [`Report`] with [`receive_report`], and then
-//! resumes at every stop as [`step`] says: in [`Mode::Seccomp`] only the
-//! traced syscalls stop the tracee (`PTRACE_EVENT_SECCOMP`); in
+//! filter, reads the child's [`Report`](crate::child::Report) with
+//! [`receive_report`], and then resumes at every stop as [`step`] says: in
+//! [`Mode::Seccomp`] only the traced syscalls stop the tracee
+//! (`PTRACE_EVENT_SECCOMP`); in
 //! [`Mode::Ptrace`] every syscall does, which is correct whether or not a
 //! filter is active, and so the answer whenever anything about the filter
 //! failed or is unknown. The [`Order`] of the seccomp and syscall-entry
@@ -56,7 +57,7 @@ use libc::pid_t;
 use crate::error::Result;
 
 pub use crate::clone_stop::Outcome as UntracedOutcome;
-pub use crate::install::{receive as receive_report, Report};
+pub use crate::install::receive as receive_report;
 pub use crate::probe::{probe, probe_install, Kernel};
 pub use crate::protocol::{step, Mode, Order, Request, Resume, Stop};
 
