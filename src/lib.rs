@@ -11,9 +11,9 @@
 //!
 //! # Quick start
 //!
-//! Trace `openat` on the host's native personality: compile, look at the
-//! program, and run it in the library's emulator of the kernel's seccomp
-//! interpreter.
+//! Trace `openat` of x86_64 tracees: compile, look at the program, and run
+//! it in the library's emulator of the kernel's seccomp interpreter (which
+//! runs on any host). [`SyscallTable::native`] names the host's own table.
 //!
 //! ```
 //! use tracefilter::{compile, Options, SeccompData, SyscallTable};

@@ -135,8 +135,8 @@ impl Program {
     }
 
     /// The `struct sock_fprog` for seccomp(2) or prctl(2), pointing into
-    /// this program: valid for as long as the program lives and is not
-    /// moved out of. [`child::install`] takes it.
+    /// this program's instructions: valid for as long as the program lives.
+    /// [`child::install`] takes it.
     pub fn fprog(&self) -> sock_fprog {
         sock_fprog {
             len: self.len() as u16,
