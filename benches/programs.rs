@@ -20,10 +20,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use peers::*;
-use tracefilter::emulate::{run, SeccompData};
-use tracefilter::names::Table;
-use tracefilter::stats::Stats;
-use tracefilter::{compile, Insn, Objective, Options, Strategy};
+use tracefilter::SyscallTable;
+use tracefilter::{compile, evaluate, Insn, Objective, Options, SeccompData, Stats, Strategy};
 
 struct Figures {
     len: usize,
@@ -49,7 +47,7 @@ fn ours(sets: &X86Sets, base: &Options, objective: Objective) -> (Vec<Insn>, Str
 }
 
 fn action(prog: &[Insn], arch: u32, nr: u32) -> u32 {
-    run(prog, &SeccompData::new(arch, nr)).action
+    evaluate(prog, &SeccompData::new(arch, nr)).unwrap().action
 }
 
 /// The peer's own actions for unknown numbers and arches.
@@ -125,7 +123,7 @@ fn scmp_program(helper: &PathBuf, optimize: u32, names: &[&str]) -> Result<Vec<I
             k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
         })
         .collect();
-    tracefilter::emulate::check(&prog).map_err(|e| format!("checker: {e}"))?;
+    tracefilter::check(&prog).map_err(|e| format!("checker: {e}"))?;
     Ok(prog)
 }
 
@@ -133,7 +131,7 @@ fn scmp_program(helper: &PathBuf, optimize: u32, names: &[&str]) -> Result<Vec<I
 fn traced_names(sets: &X86Sets) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
     for (name, p) in ["x86_64", "i386"].iter().zip(sets.views()) {
-        let t = Table::by_name(name).unwrap();
+        let t = SyscallTable::by_name(name).unwrap();
         for i in (0..p.nsyscalls).filter(|&i| p.is_traced(i)) {
             if let Some(n) = t.name_of(i) {
                 if !names.contains(&n) {
@@ -327,7 +325,7 @@ fn plot_random_sets(
     };
     // Names strace 6.1 knows: x86_64 0..=334 and 424..=450 (335 and 336,
     // uretprobe and uprobe, and 451 on came later).
-    let t = Table::by_name("x86_64").unwrap();
+    let t = SyscallTable::by_name("x86_64").unwrap();
     let pool: Vec<&str> = (0..=334)
         .chain(424..=450)
         .filter_map(|i| t.name_of(i))

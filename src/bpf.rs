@@ -10,13 +10,18 @@
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Insn {
+    /// The operation: class, size or operation, and source (`BPF_*` of linux/filter.h).
     pub code: u16,
+    /// Jump offset when the condition holds, counted from the next instruction.
     pub jt: u8,
+    /// Jump offset when it does not.
     pub jf: u8,
+    /// The constant operand: an offset, a value or the return action.
     pub k: u32,
 }
 
 impl Insn {
+    /// A non-jump instruction (`BPF_STMT` of linux/filter.h).
     pub const fn stmt(code: u16, k: u32) -> Insn {
         Insn {
             code,
@@ -26,6 +31,7 @@ impl Insn {
         }
     }
 
+    /// A jump instruction (`BPF_JUMP` of linux/filter.h).
     pub const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
         Insn { code, jt, jf, k }
     }
@@ -40,6 +46,7 @@ impl Insn {
         self.code == BPF_JMP | BPF_JA
     }
 
+    /// A `ret`, which ends the program.
     pub const fn is_ret(&self) -> bool {
         class(self.code) == BPF_RET
     }

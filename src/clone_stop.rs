@@ -42,7 +42,7 @@ pub(crate) const NO_SET_SYSCALL_INFO: u32 = 1;
 pub(crate) const NO_VM_WRITEV: u32 = 2;
 const KNOWN_FLAGS: u32 = NO_SET_SYSCALL_INFO | NO_VM_WRITEV;
 
-/// What [`clear`] found and did.
+/// What the CLONE_UNTRACED clear found and did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Not a clone or clone3 stop, or no CLONE_UNTRACED in its flags.

@@ -21,10 +21,12 @@ pub struct Program {
 }
 
 impl Program {
+    /// The instructions, with the layout of `struct sock_filter`.
     pub fn insns(&self) -> &[Insn] {
         &self.insns
     }
 
+    /// The strategy that built the program (never [`Strategy::Auto`]).
     pub fn strategy(&self) -> Strategy {
         self.strategy
     }
@@ -36,12 +38,16 @@ impl Program {
     }
 }
 
+/// Compiles one bitmap per personality into the best verified program for
+/// `opts.objective`, trying every strategy unless `opts.strategy` forces
+/// one ([`Error::Strategy`] when it cannot express the set). Personalities
+/// must not overlap (same arch with overlapping numbers: [`Error::Overlap`]).
 pub fn compile(pers: &[Personality], opts: &Options) -> Result<Program> {
     compile_weighted(pers, opts, &[])
 }
 
 /// [`compile`] with per-syscall weights for the expected cost (see
-/// [`crate::weights`]); an empty list is uniform.
+/// [`SyscallWeights`]); an empty list is uniform.
 pub fn compile_weighted(
     pers: &[Personality],
     opts: &Options,
@@ -50,9 +56,14 @@ pub fn compile_weighted(
     compile_adjusted(pers, opts, weights, |_| {})
 }
 
-/// [`compile_weighted`] with the CLONE_UNTRACED guard
-/// ([`crate::clone_guard`]). The program's figures are those of
-/// [`crate::clone_guard::Plan::personalities`].
+/// [`compile_weighted`] with the CLONE_UNTRACED guard: the program also
+/// returns `traced_action` (which must be `SECCOMP_RET_TRACE`) for every
+/// clone whose flags carry CLONE_UNTRACED and for every clone3, so that the
+/// tracer can clear the flag at that stop
+/// ([`tracer::untraced_clear`](crate::tracer::untraced_clear)); every other
+/// syscall keeps its action and its cacheability. Measure its figures
+/// ([`Program::stats`]) with clone and clone3 marked traced in `pers`: they
+/// no longer run at full speed.
 pub fn compile_guarded(
     pers: &[Personality],
     opts: &Options,

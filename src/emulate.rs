@@ -16,19 +16,27 @@ use crate::bpf::*;
 
 /// Why the kernel would refuse a program, with the offending instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // pc: the instruction; k, code: its operand and opcode
 pub enum CheckError {
+    /// The program is empty or longer than `BPF_MAXINSNS`.
     #[error("length {0} is not within 1..=4096")]
     Length(usize),
+    /// An opcode seccomp does not accept, at instruction `pc`.
     #[error("instruction {pc}: opcode {code:#06x} is not accepted by seccomp")]
     Opcode { pc: usize, code: u16 },
+    /// A jump at `pc` lands outside the program.
     #[error("instruction {pc}: jump target outside the program")]
     Jump { pc: usize },
+    /// A load at `pc` from offset `k` outside `seccomp_data` or not 4-byte aligned.
     #[error("instruction {pc}: load at offset {k} outside seccomp_data or misaligned")]
     Load { pc: usize, k: u32 },
+    /// A constant division by zero, shift of 32 or more, or scratch index above 15 at `pc`.
     #[error("instruction {pc}: invalid constant operand {k}")]
     Operand { pc: usize, k: u32 },
+    /// A read of scratch word `k` at `pc` on a path that has not written it.
     #[error("instruction {pc}: scratch word {k} read before it is written")]
     Scratch { pc: usize, k: u32 },
+    /// The last instruction is not a return.
     #[error("the last instruction is not a return")]
     NoReturn,
 }
@@ -36,13 +44,18 @@ pub enum CheckError {
 /// The fields of `struct seccomp_data` a filter can load.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SeccompData {
+    /// The syscall number, with the personality's `nr_flag` (x32: `0x40000000`).
     pub nr: u32,
+    /// The audit arch (`AUDIT_ARCH_*` of linux/audit.h).
     pub arch: u32,
+    /// The instruction pointer at the syscall.
     pub instruction_pointer: u64,
+    /// The six syscall arguments.
     pub args: [u64; 6],
 }
 
 impl SeccompData {
+    /// A syscall with zero arguments and instruction pointer.
     pub fn new(arch: u32, nr: u32) -> Self {
         SeccompData {
             nr,
@@ -77,7 +90,9 @@ impl SeccompData {
 /// Outcome of running a program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Run {
+    /// The action the program returned (`SECCOMP_RET_*` with its data).
     pub action: u32,
+    /// Instructions executed, the return included.
     pub executed: u32,
 }
 

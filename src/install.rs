@@ -29,6 +29,7 @@ const SPEC_ALLOW: u32 = libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Mechanism {
+    /// No filter went in.
     None = 0,
     /// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)
     Seccomp = 1,
@@ -40,10 +41,15 @@ pub enum Mechanism {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Step {
+    /// Nothing failed.
     None = 0,
+    /// The arguments were refused before any syscall (flags, program length, NULL).
     Arguments = 1,
+    /// `seccomp(SECCOMP_SET_MODE_FILTER)`.
     Seccomp = 2,
+    /// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)`.
     Prctl = 3,
+    /// `prctl(PR_SET_NO_NEW_PRIVS)`.
     NoNewPrivs = 4,
 }
 
@@ -96,13 +102,18 @@ pub type Outcome = std::result::Result<(), Failure>;
 /// What an install did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Report {
+    /// `Ok` exactly when the filter is active; [`Report::result`] gives the
+    /// failure with its step and errno as an error.
     pub status: Outcome,
+    /// The filter is active in the child.
     pub installed: bool,
+    /// How it went in (or was last tried).
     pub mechanism: Mechanism,
     /// SECCOMP_FILTER_FLAG_* of the last attempt (the successful one on success).
     pub flags: u32,
     /// This install set no_new_privs.
     pub no_new_privs: bool,
+    /// The step that failed, [`Step::None`] on success.
     pub failed_step: Step,
     /// errno of the failed step, 0 on success.
     pub error: i32,
@@ -112,8 +123,11 @@ pub struct Report {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.describe())]
 pub struct InstallError {
+    /// Why no filter is active.
     pub failure: Failure,
+    /// The step that failed ([`Step::None`] when nothing was tried).
     pub step: Step,
+    /// errno of that step, 0 if none.
     pub errno: i32,
 }
 
@@ -171,6 +185,86 @@ impl Report {
             step: self.failed_step,
             errno: self.error,
         })
+    }
+}
+
+impl Failure {
+    const ALL: [Failure; 7] = [
+        Failure::Flags,
+        Failure::Null,
+        Failure::Length,
+        Failure::NeedsNoNewPrivs,
+        Failure::Unsupported,
+        Failure::Kernel,
+        Failure::NoReport,
+    ];
+}
+
+/// The report on the pipe: eight native-endian words (child and tracer run
+/// the same build). The status is 0 for success, 1 + the [`Failure`]'s
+/// index otherwise: a private code, not the C ABI's status.
+const WIRE_SIZE: usize = 32;
+
+impl Report {
+    fn to_wire(self) -> [u8; WIRE_SIZE] {
+        let status = match self.status {
+            Ok(()) => 0,
+            Err(f) => 1 + f as u32,
+        };
+        let words = [
+            WIRE_SIZE as u32,
+            status,
+            self.installed as u32,
+            self.mechanism as u32,
+            self.flags,
+            self.no_new_privs as u32,
+            self.failed_step as u32,
+            self.error as u32,
+        ];
+        let mut out = [0u8; WIRE_SIZE];
+        encode(&words, &mut out);
+        out
+    }
+
+    /// `None` for bytes no sender writes.
+    fn from_wire(b: &[u8; WIRE_SIZE]) -> Option<Report> {
+        let mut w = [0u32; WIRE_SIZE / 4];
+        decode(b, &mut w);
+        let status = match w[1] {
+            0 => Ok(()),
+            n => Err(*Failure::ALL.get(n as usize - 1)?),
+        };
+        if w[0] as usize != WIRE_SIZE || w[2] > 1 || w[5] > 1 || (w[2] == 1) != status.is_ok() {
+            return None;
+        }
+        Some(Report {
+            status,
+            installed: w[2] == 1,
+            mechanism: Mechanism::from_u32(w[3])?,
+            flags: w[4],
+            no_new_privs: w[5] == 1,
+            failed_step: Step::from_u32(w[6])?,
+            error: w[7] as i32,
+        })
+    }
+}
+
+/// Writes `report` to `fd` (the write end of a pipe2(O_CLOEXEC) pipe), whole,
+/// retrying EINTR; the errno on failure. Async-signal-safe: the child calls
+/// it after [`install`], success or failure, and then execs.
+pub fn send(fd: i32, report: &Report) -> std::result::Result<(), i32> {
+    write_all(fd, &report.to_wire())
+}
+
+/// Reads the child's report from `fd`: `Ok(None)` on end of file before any
+/// byte (the child exec'd or died without sending one), `Err(EPROTO)` for a
+/// short or malformed report, `Err(errno)` when the read fails.
+pub fn receive(fd: i32) -> std::result::Result<Option<Report>, i32> {
+    let mut wire = [0u8; WIRE_SIZE];
+    match read_full(fd, &mut wire)? {
+        0 => Ok(None),
+        WIRE_SIZE => Report::from_wire(&wire).map(Some).ok_or(libc::EPROTO),
+        _ => Err(libc::EPROTO),
     }
 }
 
@@ -363,6 +457,38 @@ mod tests {
         let mut back = [0u32; 4];
         decode(&bytes, &mut back);
         assert_eq!(back, words);
+    }
+
+    #[test]
+    fn every_report_crosses_the_pipe_and_nothing_else_does() {
+        let ok = Report {
+            status: Ok(()),
+            installed: true,
+            mechanism: Mechanism::Seccomp,
+            flags: 4,
+            no_new_privs: true,
+            failed_step: Step::None,
+            error: 0,
+        };
+        let mut reports = vec![ok];
+        for f in Failure::ALL {
+            reports.push(ok.failed(f, Step::Prctl, libc::EINVAL));
+        }
+        for r in reports {
+            let mut fds = [0; 2];
+            assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+            send(fds[1], &r).unwrap();
+            unsafe { libc::close(fds[1]) };
+            assert_eq!(receive(fds[0]), Ok(Some(r)));
+            assert_eq!(receive(fds[0]), Ok(None), "end of file after one report");
+            unsafe { libc::close(fds[0]) };
+        }
+        let mut wire = ok.to_wire();
+        wire[8] = 0; // installed without a successful status
+        assert_eq!(Report::from_wire(&wire), None);
+        let mut wire = ok.to_wire();
+        wire[4] = 9; // status beyond the last failure
+        assert_eq!(Report::from_wire(&wire), None);
     }
 
     #[test]

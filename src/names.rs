@@ -17,8 +17,11 @@ use crate::arch::{
 /// A personality whose syscall names are known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Table {
+    /// The name as strace spells it (`x86_64`, `x32`, `i386`, `aarch64`, `arm`, `riscv64`).
     pub name: &'static str,
+    /// Its audit arch, as in `seccomp_data.arch`.
     pub audit_arch: u32,
+    /// The flag its numbers carry in `seccomp_data.nr` (x32: `0x40000000`; else 0).
     pub nr_flag: u32,
     kind: Kind,
 }
@@ -165,6 +168,7 @@ impl Table {
         TABLES.into_iter().find(|t| t.name == name)
     }
 
+    /// The table of an (audit arch, nr_flag) pair.
     pub fn by_arch(audit_arch: u32, nr_flag: u32) -> Option<Table> {
         TABLES
             .into_iter()

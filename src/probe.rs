@@ -30,19 +30,27 @@ const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 /// the kernel should never allow); the caller then sees E_PTRACE.
 const WATCHDOG_SECONDS: u32 = 10;
 
+/// What the kernel offers, as [`probe`] found it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kernel {
+    /// Seccomp filter mode (`CONFIG_SECCOMP_FILTER`).
     pub filter_mode: bool,
+    /// The seccomp(2) syscall (Linux 3.17+); without it install uses prctl(2).
     pub seccomp_syscall: bool,
+    /// `SECCOMP_RET_TRACE` is available.
     pub ret_trace: bool,
+    /// The `SECCOMP_FILTER_FLAG_*` bits seccomp(2) accepts.
     pub filter_flags: u32,
+    /// ptrace works from this process (not denied by Yama or a sandbox).
     pub ptrace: bool,
+    /// The order of the seccomp and syscall-entry stops.
     pub stop_order: Order,
     /// errno of the first probe step that failed, 0 if none.
     pub error: i32,
 }
 
 impl Kernel {
+    /// Nothing known: every field false or zero.
     pub const NOTHING: Kernel = Kernel {
         filter_mode: false,
         seccomp_syscall: false,

@@ -72,6 +72,7 @@ pub struct Graph {
 }
 
 impl Graph {
+    #[cfg(test)]
     pub fn new() -> Self {
         Graph::default()
     }
@@ -90,10 +91,6 @@ impl Graph {
 
     pub fn len(&self) -> usize {
         self.nodes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
     }
 
     fn intern(&mut self, node: Node) -> NodeId {

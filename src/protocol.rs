@@ -4,6 +4,7 @@
 /// Where the seccomp stop falls relative to the syscall-entry stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
+    /// Not measured, or ptrace unavailable: use ptrace mode.
     Unknown,
     /// Linux < 4.8: the seccomp stop comes before the syscall-entry stop.
     SeccompFirst,
@@ -11,6 +12,7 @@ pub enum Order {
     EntryFirst,
 }
 
+/// How the tracer runs the tracee.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Our filter may be active and PTRACE_O_TRACESECCOMP is set: resume
@@ -20,23 +22,30 @@ pub enum Mode {
     Ptrace,
 }
 
+/// The kind of stop the tracer is at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
     /// PTRACE_EVENT_SECCOMP.
     Seccomp,
+    /// A syscall-entry stop (`PTRACE_SYSCALL`, `PTRACE_GET_SYSCALL_INFO` op entry).
     SyscallEntry,
+    /// A syscall-exit stop.
     SyscallExit,
 }
 
+/// The ptrace request that resumes the tracee.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
+    /// `PTRACE_CONT`: run to the next seccomp stop (or signal).
     Cont,
+    /// `PTRACE_SYSCALL`: stop at the next syscall entry or exit.
     Syscall,
 }
 
 /// What to do at one stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resume {
+    /// How to resume.
     pub request: Request,
     /// This stop is the entry of a syscall to print.
     pub decode_entry: bool,

@@ -26,6 +26,7 @@ pub struct ArchDecisions {
 
 impl ArchDecisions {
     /// The action for `nr`.
+    #[cfg(test)]
     pub fn action(&self, nr: u32) -> u32 {
         let i = self.intervals.partition_point(|iv| iv.hi < nr);
         self.intervals[i].action
@@ -103,6 +104,7 @@ impl Decisions {
     }
 
     /// The specified action for any (arch, nr).
+    #[cfg(test)]
     pub fn action(&self, arch: u32, nr: u32) -> u32 {
         self.arch(arch).map_or(self.other_arch, |a| a.action(nr))
     }

@@ -23,15 +23,22 @@ pub const MAX_RUNS: u32 = 1 << 18;
 /// which of its numbers are traced.
 #[derive(Clone, Copy, Debug)]
 pub struct Personality<'a> {
+    /// The audit arch of its syscalls (`AUDIT_ARCH_*` of linux/audit.h).
     pub audit_arch: u32,
+    /// A flag every number of this personality carries in `seccomp_data.nr`
+    /// (x32: `0x40000000`); 0 for the others.
     pub nr_flag: u32,
     /// Bit `i % 8` of byte `i / 8`: syscall `i` is traced. At least
     /// `nsyscalls.div_ceil(8)` bytes; bits at or above `nsyscalls` are ignored.
     pub traced: &'a [u8],
+    /// Numbers `0..nsyscalls` (before the flag) are this personality's; any
+    /// other number of its arch gets `unknown_nr_action`.
     pub nsyscalls: u32,
 }
 
 impl Personality<'_> {
+    /// Whether syscall `i` (without the flag) is traced. Panics when the
+    /// bitmap does not cover `i < nsyscalls` (a spec [`compile`](crate::compile) refuses).
     pub fn is_traced(&self, i: u32) -> bool {
         i < self.nsyscalls && self.traced[(i / 8) as usize] & (1 << (i % 8)) != 0
     }
@@ -68,6 +75,7 @@ impl Personality<'_> {
 /// A matching strategy. `Auto` lets the objective choose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Strategy {
+    /// Every strategy is tried and the best for the objective kept.
     Auto,
     /// Binary search over interval boundaries, balanced by interval count.
     Search,
@@ -95,7 +103,7 @@ impl Strategy {
         Strategy::Bits,
     ];
 
-    pub fn from_id(id: u32) -> Option<Strategy> {
+    pub(crate) fn from_id(id: u32) -> Option<Strategy> {
         match id {
             0 => Some(Strategy::Auto),
             1 => Some(Strategy::Search),
@@ -107,7 +115,7 @@ impl Strategy {
         }
     }
 
-    pub const fn id(self) -> u32 {
+    pub(crate) const fn id(self) -> u32 {
         match self {
             Strategy::Auto => 0,
             Strategy::Search => 1,
@@ -118,6 +126,7 @@ impl Strategy {
         }
     }
 
+    /// The name (`search`, `tree`, ...), as the C ABI and the tools spell it.
     pub fn name(self) -> &'static str {
         match self {
             Strategy::Auto => "auto",
@@ -140,7 +149,7 @@ pub enum Objective {
 }
 
 impl Objective {
-    pub fn from_id(id: u32) -> Option<Objective> {
+    pub(crate) fn from_id(id: u32) -> Option<Objective> {
         match id {
             0 => Some(Objective::Speed),
             1 => Some(Objective::Size),
@@ -149,13 +158,23 @@ impl Objective {
     }
 }
 
+/// Actions, strategy and objective of a compile. `Default` is what a
+/// tracer wants: `SECCOMP_RET_TRACE` for the traced syscalls and for
+/// numbers and arches no personality defines, `SECCOMP_RET_ALLOW` for the
+/// rest, every strategy tried, the speed objective.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// Returned for the traced syscalls.
     pub traced_action: u32,
+    /// Returned for the others.
     pub allowed_action: u32,
+    /// Returned for numbers of a known arch that no personality defines.
     pub unknown_nr_action: u32,
+    /// Returned for arches no personality has.
     pub unknown_arch_action: u32,
+    /// A forced strategy, or [`Strategy::Auto`].
     pub strategy: Strategy,
+    /// What the best program is.
     pub objective: Objective,
 }
 
@@ -173,7 +192,7 @@ impl Default for Options {
 }
 
 impl Options {
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         for (name, value) in [
             ("traced_action", self.traced_action),
             ("allowed_action", self.allowed_action),

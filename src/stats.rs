@@ -5,14 +5,18 @@ use crate::bpf::*;
 use crate::emulate::{run_cached, Plain, SeccompData};
 use crate::spec::{Options, Personality, Strategy};
 
+/// The figures of one personality.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PersonalityStats {
+    /// The personality's audit arch.
     pub audit_arch: u32,
+    /// Its nr_flag.
     pub nr_flag: u32,
     /// Numbers below `nsyscalls` that are not traced.
     pub allowed: u32,
     /// Mean and maximum instructions executed over those numbers (0 when none).
     pub mean_executed: f64,
+    /// See `mean_executed`.
     pub max_executed: u32,
     /// Whether the kernel's action cache proves every one of them allowed
     /// (vacuously true when there are none). Never true for a flagged
@@ -21,16 +25,23 @@ pub struct PersonalityStats {
     pub cacheable: bool,
 }
 
+/// Figures of a program over the personalities it serves ([`Program::stats`](crate::Program::stats)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stats {
+    /// The strategy that built it.
     pub strategy: Strategy,
+    /// Instructions.
     pub length: usize,
+    /// One entry per personality, in the caller's order.
     pub personalities: Vec<PersonalityStats>,
     /// Every allowed syscall of every unflagged personality is cacheable.
     pub all_cacheable: bool,
 }
 
 impl Stats {
+    /// Measures any program (ours or another generator's) with the emulator:
+    /// every number below each personality's `nsyscalls` that it does not
+    /// trace is run. `opts` is unused.
     pub fn measure(
         prog: &[Insn],
         strategy: Strategy,

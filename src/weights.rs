@@ -13,8 +13,15 @@ use crate::error::{Error, Result};
 use crate::set::Decisions;
 use crate::spec::Personality;
 
-/// Optional per-personality weights, aligned with the personalities: `None`
-/// (or an empty list) is uniform.
+/// Optional per-syscall weights, one list per personality in the same
+/// order, indexed by syscall number (without the flag): how much each
+/// allowed syscall counts in the expected cost the `tree` strategy and the
+/// speed objective minimize, e.g. how often the tracee makes it. `None` for
+/// a personality (or an empty list for all) is uniform: 1 per allowed
+/// syscall, 1/16 for a personality with an nr_flag (x32, which the kernel
+/// never caches and few systems run). A list needs at least `nsyscalls`
+/// finite, non-negative entries ([`Error::Invalid`](crate::Error::Invalid)
+/// otherwise).
 pub type SyscallWeights<'a> = [Option<&'a [f64]>];
 
 /// A weight for intervals that hold no allowed syscall: small enough not to

@@ -9,9 +9,10 @@ mod pers;
 use pers::Pers;
 /// CLONE_UNTRACED (include/uapi/linux/sched.h).
 const CLONE_UNTRACED: u32 = 0x0080_0000;
-use tracefilter::emulate::{const_allow, run, SeccompData};
-use tracefilter::names::Table;
-use tracefilter::{compile, compile_guarded, Error, Objective, Options, Strategy};
+use tracefilter::SyscallTable;
+use tracefilter::{
+    cacheable, compile, compile_guarded, evaluate, Error, Objective, Options, SeccompData, Strategy,
+};
 
 const TRACE: u32 = 0x7ff0_0000;
 const ALLOW: u32 = 0x7fff_0000;
@@ -21,7 +22,7 @@ fn x86(names: &[&str]) -> Vec<Pers> {
         .iter()
         .map(|name| {
             let mut p = Pers::new(name);
-            let t = Table::by_name(name).unwrap();
+            let t = SyscallTable::by_name(name).unwrap();
             for nr in names.iter().filter_map(|s| t.number(s)) {
                 p.set(nr, true);
             }
@@ -32,7 +33,7 @@ fn x86(names: &[&str]) -> Vec<Pers> {
 
 /// A pseudo-random set of `n` x86_64 names (fixed seed).
 fn random_names(n: usize, seed: u64) -> Vec<&'static str> {
-    let t = Table::by_name("x86_64").unwrap();
+    let t = SyscallTable::by_name("x86_64").unwrap();
     let all: Vec<&'static str> = (0..t.size()).filter_map(|i| t.name_of(i)).collect();
     let mut x = seed;
     (0..n)
@@ -66,12 +67,12 @@ fn check(label: &str, sets: &[Pers], opts: &Options) -> bool {
     };
     let (a, b) = (plain.insns(), guarded.insns());
     for p in sets {
-        let t = Table::by_arch(p.arch, p.flag).unwrap();
+        let t = SyscallTable::by_arch(p.arch, p.flag).unwrap();
         let clone = t.number("clone").unwrap();
         let clone3 = t.number("clone3");
         for i in 0..p.n + 8 {
             let nr = p.flag | i;
-            let want = run(a, &SeccompData::new(p.arch, nr)).action;
+            let want = evaluate(a, &SeccompData::new(p.arch, nr)).unwrap().action;
             if i == clone && !p.traced(i) {
                 for (arg, expect) in [
                     (0u64, ALLOW),
@@ -80,20 +81,20 @@ fn check(label: &str, sets: &[Pers], opts: &Options) -> bool {
                     (0xffff_ffff_0000_0000, ALLOW),
                     (CLONE_UNTRACED as u64 | 0x11 | (1 << 40), TRACE),
                 ] {
-                    let got = run(b, &data(p.arch, nr, arg)).action;
+                    let got = evaluate(b, &data(p.arch, nr, arg)).unwrap().action;
                     assert_eq!(got, expect, "{label}: clone {nr:#x} flags {arg:#x}");
                 }
-                assert!(!const_allow(b, p.arch, nr), "{label}: clone cached");
+                assert!(!cacheable(b, p.arch, nr), "{label}: clone cached");
             } else if Some(i) == clone3 {
                 assert_eq!(
-                    run(b, &SeccompData::new(p.arch, nr)).action,
+                    evaluate(b, &SeccompData::new(p.arch, nr)).unwrap().action,
                     TRACE,
                     "{label}: clone3"
                 );
             } else {
                 for arg in [0u64, CLONE_UNTRACED as u64, u64::MAX] {
                     assert_eq!(
-                        run(b, &data(p.arch, nr, arg)).action,
+                        evaluate(b, &data(p.arch, nr, arg)).unwrap().action,
                         want,
                         "{label}: nr {nr:#x} of {:#x}",
                         p.arch
@@ -101,8 +102,8 @@ fn check(label: &str, sets: &[Pers], opts: &Options) -> bool {
                 }
                 if p.flag == 0 {
                     assert_eq!(
-                        const_allow(b, p.arch, nr),
-                        const_allow(a, p.arch, nr),
+                        cacheable(b, p.arch, nr),
+                        cacheable(a, p.arch, nr),
                         "{label}: cacheability of {nr:#x} of {:#x}",
                         p.arch
                     );
@@ -112,8 +113,8 @@ fn check(label: &str, sets: &[Pers], opts: &Options) -> bool {
     }
     for arch in [0u32, 0xC000_00B7, 0x4000_003E] {
         assert_eq!(
-            run(b, &SeccompData::new(arch, 56)).action,
-            run(a, &SeccompData::new(arch, 56)).action,
+            evaluate(b, &SeccompData::new(arch, 56)).unwrap().action,
+            evaluate(a, &SeccompData::new(arch, 56)).unwrap().action,
             "{label}: unknown arch"
         );
     }
@@ -122,7 +123,7 @@ fn check(label: &str, sets: &[Pers], opts: &Options) -> bool {
     let guarded_views = {
         let mut g = sets.to_vec();
         for p in g.iter_mut() {
-            let t = Table::by_arch(p.arch, p.flag).unwrap();
+            let t = SyscallTable::by_arch(p.arch, p.flag).unwrap();
             for name in ["clone", "clone3"] {
                 if let Some(nr) = t.number(name).filter(|&n| n < p.n) {
                     p.set(nr, true);

@@ -4,8 +4,7 @@
 #[path = "common/pers.rs"]
 mod pers;
 use pers::Pers;
-use tracefilter::emulate::{run, SeccompData};
-use tracefilter::{compile, Error, Objective, Options, Strategy};
+use tracefilter::{compile, evaluate, Error, Objective, Options, SeccompData, Strategy};
 
 const ARCH: u32 = 0xC000_003E;
 const TRACE: u32 = 0x7ff0_0000;
@@ -35,7 +34,7 @@ fn assert_exact(p: &Pers, prog: &[tracefilter::Insn]) {
         } else {
             ALLOW
         };
-        let got = run(prog, &SeccompData::new(ARCH, nr)).action;
+        let got = evaluate(prog, &SeccompData::new(ARCH, nr)).unwrap().action;
         assert_eq!(got, want, "nr {nr}");
     }
 }
@@ -75,7 +74,6 @@ fn wide_bit_test_with_one_wrong_number_is_refused() {
     use tracefilter::Insn;
     let mut p = periodic(100_000, 2);
     p.set(77_777, true); // odd, yet traced: `jset #1` gets it wrong
-    let d = tracefilter::Decisions::new(&[p.view()], &Options::default()).unwrap();
     let prog = [
         Insn::stmt(LD, 4),
         Insn::jump(JEQ, ARCH, 1, 0),
@@ -86,11 +84,13 @@ fn wide_bit_test_with_one_wrong_number_is_refused() {
         Insn::stmt(RET, ALLOW),
         Insn::stmt(RET, TRACE),
     ];
-    let e = tracefilter::verify::verify(&prog, &d).unwrap_err();
-    assert!(e.contains("nr 77777"), "{e}");
+    let verify = |p: &Pers| tracefilter::verify(&prog, &[p.view()], &Options::default());
+    match verify(&p) {
+        Err(Error::Verify(e)) => assert!(e.contains("nr 77777"), "{e}"),
+        other => panic!("{other:?}"),
+    }
     p.set(77_777, false);
-    let d = tracefilter::Decisions::new(&[p.view()], &Options::default()).unwrap();
-    tracefilter::verify::verify(&prog, &d).unwrap();
+    verify(&p).unwrap();
 }
 
 /// Sets this process's address-space limit to what it maps now plus

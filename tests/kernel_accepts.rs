@@ -19,8 +19,9 @@ use pers::Pers;
 mod skip;
 use std::sync::Mutex;
 
-use tracefilter::emulate::{check, run, SeccompData};
-use tracefilter::{compile, Error, Insn, Objective, Options, Personality, Strategy};
+use tracefilter::{
+    check, compile, evaluate, Error, Insn, Objective, Options, Personality, SeccompData, Strategy,
+};
 
 const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
@@ -482,7 +483,9 @@ fn kernel_accepts_and_enforces_compiled_programs() {
             );
             // The kernel's verdict on each probe against the emulator's.
             for (p, &r) in probes.iter().zip(&out.results[1..]) {
-                let action = run(insns, &SeccompData::new(p.arch, p.nr)).action;
+                let action = evaluate(insns, &SeccompData::new(p.arch, p.nr))
+                    .unwrap()
+                    .action;
                 let want_traced = match action {
                     SECCOMP_RET_TRACE => true,
                     SECCOMP_RET_ALLOW => false,

@@ -8,17 +8,19 @@ mod peers;
 use peers::*;
 #[path = "common/skip.rs"]
 mod skip;
-use tracefilter::emulate::{const_allow, run, SeccompData};
 use tracefilter::ffi::*;
-use tracefilter::names::Table;
-use tracefilter::{compile, compile_weighted, Error, Insn, Objective, Options, Strategy};
+use tracefilter::SyscallTable;
+use tracefilter::{
+    cacheable, compile, compile_weighted, evaluate, Error, Filter, Insn, Objective, Options,
+    SeccompData, Strategy,
+};
 
 /// Bitmaps of the three x86 personalities tracing `names` (where they exist).
 fn x86_sets(names: &[&str]) -> X86Sets {
     let pers = ["x86_64", "i386", "x32"]
         .iter()
         .map(|t| {
-            let t = Table::by_name(t).unwrap();
+            let t = SyscallTable::by_name(t).unwrap();
             let n = t.size();
             let mut bits = vec![0u8; n.div_ceil(8) as usize];
             for nr in names.iter().filter_map(|s| t.number(s)) {
@@ -91,7 +93,7 @@ fn synthetic() -> Vec<(String, X86Sets)> {
         "name_to_handle_at",
     ];
     let every: Vec<&str> = {
-        let t = Table::by_name("x86_64").unwrap();
+        let t = SyscallTable::by_name("x86_64").unwrap();
         (0..t.size())
             .filter_map(|i| t.name_of(i))
             .filter(|n| *n != "write")
@@ -136,7 +138,7 @@ fn speed_programs_are_cacheable_on_every_set() {
         for p in sets.views().iter().filter(|p| p.nr_flag == 0) {
             for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
                 assert!(
-                    const_allow(prog.insns(), p.audit_arch, i),
+                    cacheable(prog.insns(), p.audit_arch, i),
                     "{name}: arch {:#x} nr {i} not cacheable ({:?})",
                     p.audit_arch,
                     prog.strategy()
@@ -171,10 +173,11 @@ fn size_is_never_longer_than_any_strategy() {
 
 /// Weighted mean of executed instructions over the allowed syscalls.
 fn weighted_mean(prog: &[Insn], sets: &X86Sets, w: &[Vec<f64>]) -> f64 {
+    let prog = Filter::new(prog).expect("a compiled program");
     let (mut num, mut den) = (0.0, 0.0);
     for (p, w) in sets.views().iter().zip(w) {
         for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
-            let r = run(prog, &SeccompData::new(p.audit_arch, p.nr_flag | i));
+            let r = prog.evaluate(&SeccompData::new(p.audit_arch, p.nr_flag | i));
             num += w[i as usize] * r.executed as f64;
             den += w[i as usize];
         }
@@ -241,7 +244,11 @@ fn a_heavy_syscall_gets_a_shorter_path() {
     let uniform = compile(&views, &Options::default()).unwrap();
     // Find the allowed x86_64 syscall the uniform program spends most on.
     let p = views[0];
-    let cost = |prog: &[Insn], nr: u32| run(prog, &SeccompData::new(X86_64, nr)).executed;
+    let cost = |prog: &[Insn], nr: u32| {
+        evaluate(prog, &SeccompData::new(X86_64, nr))
+            .unwrap()
+            .executed
+    };
     let heavy = (0..p.nsyscalls)
         .filter(|&i| !p.is_traced(i))
         .max_by_key(|&i| cost(uniform.insns(), i))
@@ -318,7 +325,7 @@ fn jset_programs_are_cacheable_and_bits_programs_are_not() {
             let p = sets.views()[0];
             let all = (0..p.nsyscalls)
                 .filter(|&i| !p.is_traced(i))
-                .all(|i| const_allow(prog.insns(), X86_64, i));
+                .all(|i| cacheable(prog.insns(), X86_64, i));
             assert_eq!(all, s == Strategy::Jset, "{name} {s:?}");
         }
     }

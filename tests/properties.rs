@@ -5,8 +5,10 @@
 mod pers;
 use pers::Pers;
 use proptest::prelude::*;
-use tracefilter::emulate::{check, const_allow, run, run_cached, SeccompData};
-use tracefilter::{compile, disasm, Error, Insn, Objective, Options, Personality};
+use tracefilter::{
+    cacheable, compile, disassemble, Error, Filter, Insn, Objective, Options, Personality,
+    SeccompData,
+};
 
 const X86_64: u32 = 0xC000_003E;
 const I386: u32 = 0x4000_0003;
@@ -120,14 +122,14 @@ fn probes(pers: &[Pers]) -> Vec<u32> {
 }
 
 fn assert_exact(pers: &[Pers], opts: &Options, prog: &[Insn]) {
-    check(prog).expect("the kernel's checker accepts it");
+    let filter = Filter::new(prog).expect("the kernel's checker accepts it");
     let archs = [X86_64, I386, 0, 0x4000_0028, u32::MAX];
     for nr in probes(pers) {
         for arch in archs {
             let want = reference(pers, opts, arch, nr);
-            let got = run(prog, &SeccompData::new(arch, nr));
+            let got = filter.evaluate(&SeccompData::new(arch, nr));
             assert_eq!(got.action, want, "arch {arch:#x} nr {nr:#x}");
-            assert!(!const_allow(prog, arch, nr) || want == ALLOW);
+            assert!(!cacheable(prog, arch, nr) || want == ALLOW);
         }
     }
 }
@@ -161,7 +163,7 @@ proptest! {
         let prog = compile(&views, &Options::default()).unwrap();
         for p in pers.iter().filter(|p| p.flag == 0) {
             for i in (0..p.n).filter(|&i| !p.traced(i)) {
-                assert!(const_allow(prog.insns(), p.arch, i), "arch {:#x} nr {i}", p.arch);
+                assert!(cacheable(prog.insns(), p.arch, i), "arch {:#x} nr {i}", p.arch);
             }
         }
     }
@@ -188,18 +190,18 @@ proptest! {
                 Insn { code, jt: jt % 8, jf: jf % 8, k }
             })
             .collect();
-        let listing = disasm::disassemble(&prog);
+        let listing = disassemble(&prog);
         prop_assert!(listing.lines().count() >= prog.len());
-        match check(&prog) {
-            Ok(()) => {
-                let r = run(&prog, &SeccompData::new(arch, nr));
+        match Filter::new(&prog) {
+            Ok(filter) => {
+                let r = filter.evaluate(&SeccompData::new(arch, nr));
                 prop_assert!(r.executed as usize <= prog.len());
-                if const_allow(&prog, arch, nr) {
+                if cacheable(&prog, arch, nr) {
                     prop_assert_eq!(r.action, ALLOW);
                 }
-                let (r2, cached) = run_cached(&prog, &SeccompData::new(arch, nr));
+                let (r2, cached) = filter.evaluate_cached(&SeccompData::new(arch, nr));
                 prop_assert_eq!(r2, r);
-                prop_assert_eq!(cached, const_allow(&prog, arch, nr));
+                prop_assert_eq!(cached, cacheable(&prog, arch, nr));
                 prop_assert!(!listing.contains("invalid program"));
             }
             Err(_) => prop_assert!(listing.contains("; invalid program:")),

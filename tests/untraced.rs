@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use libc::{c_int, c_long, pid_t};
 use tracefilter::ffi::*;
-use tracefilter::names::Table;
+use tracefilter::SyscallTable;
 use tracefilter::{compile_guarded, Options, Personality};
 
 static FORK: Mutex<()> = Mutex::new(());
@@ -36,13 +36,13 @@ struct Seen {
     child_stops: u32,
 }
 
-fn native_table() -> Option<Table> {
+fn native_table() -> Option<SyscallTable> {
     if cfg!(target_arch = "x86_64") {
-        Table::by_name("x86_64")
+        SyscallTable::by_name("x86_64")
     } else if cfg!(target_arch = "aarch64") {
-        Table::by_name("aarch64")
+        SyscallTable::by_name("aarch64")
     } else if cfg!(target_arch = "riscv64") {
-        Table::by_name("riscv64")
+        SyscallTable::by_name("riscv64")
     } else {
         None
     }

@@ -100,11 +100,9 @@ pub struct tracefilter_install_report {
     pub error: i32,
 }
 
-/// Published sizes of `struct tracefilter_install_report`; the first is
-/// also the record on the report pipe.
+/// Published sizes of `struct tracefilter_install_report`.
 const REPORT_SIZES: [usize; 1] = [32];
-const WIRE_SIZE: usize = REPORT_SIZES[0];
-const _: () = assert!(size_of::<tracefilter_install_report>() == WIRE_SIZE);
+const _: () = assert!(size_of::<tracefilter_install_report>() == REPORT_SIZES[0]);
 
 impl From<&Report> for tracefilter_install_report {
     fn from(r: &Report) -> Self {
@@ -122,39 +120,6 @@ impl From<&Report> for tracefilter_install_report {
 }
 
 impl tracefilter_install_report {
-    /// The report pipe's record: the first published version of the
-    /// struct, in native byte order.
-    fn to_wire(self) -> [u8; WIRE_SIZE] {
-        let words = [
-            WIRE_SIZE as u32,
-            self.status as u32,
-            self.installed,
-            self.mechanism,
-            self.flags,
-            self.no_new_privs,
-            self.failed_step,
-            self.error as u32,
-        ];
-        let mut out = [0u8; WIRE_SIZE];
-        install::encode(&words, &mut out);
-        out
-    }
-
-    fn from_wire(b: &[u8; WIRE_SIZE]) -> Self {
-        let mut w = [0u32; WIRE_SIZE / 4];
-        install::decode(b, &mut w);
-        tracefilter_install_report {
-            struct_size: w[0],
-            status: w[1] as i32,
-            installed: w[2],
-            mechanism: w[3],
-            flags: w[4],
-            no_new_privs: w[5],
-            failed_step: w[6],
-            error: w[7] as i32,
-        }
-    }
-
     /// The report this struct stands for; `None` for values no install
     /// writes.
     fn to_report(self) -> Option<Report> {
@@ -308,8 +273,7 @@ pub unsafe extern "C" fn tracefilter_report_send(
         let r = caller
             .to_report()
             .ok_or(Error::InvalidArg("report holds values no install writes"))?;
-        let wire = tracefilter_install_report::from(&r).to_wire();
-        install::write_all(fd, &wire).map_err(Error::Io)
+        install::send(fd, &r).map_err(Error::Io)
     })
 }
 
@@ -329,16 +293,9 @@ pub unsafe extern "C" fn tracefilter_report_receive(
 ) -> c_int {
     guard!(status, {
         let version = unsafe { ptr::version(report, &REPORT_SIZES, "report") }?;
-        let mut wire = [0u8; WIRE_SIZE];
-        let r = match install::read_full(fd, &mut wire).map_err(Error::Io)? {
-            0 => return Err(Error::NoReport),
-            WIRE_SIZE => tracefilter_install_report::from_wire(&wire),
-            _ => return Err(Error::Io(libc::EPROTO)),
-        };
-        let r = (r.struct_size as usize == WIRE_SIZE)
-            .then(|| r.to_report())
-            .flatten()
-            .ok_or(Error::Io(libc::EPROTO))?;
+        let r = install::receive(fd)
+            .map_err(Error::Io)?
+            .ok_or(Error::NoReport)?;
         unsafe { ptr::write_versioned(report, version, (&r).into()) };
         Ok(())
     })

@@ -3,9 +3,9 @@
 // pointers are NULL or valid for what the text says.
 #![allow(clippy::missing_safety_doc)]
 
-//! The C ABI. Every function body runs inside [`guard!`], so a panic becomes
+//! The C ABI. Every function body runs inside `guard!`, so a panic becomes
 //! `TRACEFILTER_E_INTERNAL` (or the documented neutral value) and never
-//! unwinds into C; pointer checks live in [`ptr`]. What remains in each
+//! unwinds into C; pointer checks live in `ptr`. What remains in each
 //! function is the plain logic of the call.
 
 mod ptr;

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use tracefilter::emulate::{check, run, SeccompData};
-use tracefilter::names::Table;
+use tracefilter::SyscallTable;
+use tracefilter::{check, Filter, SeccompData};
 use tracefilter::{Insn, Personality};
 
 pub const X86_64: u32 = 0xC000_003E;
@@ -53,14 +53,15 @@ impl X86Sets {
     /// The bitmaps a program encodes: a number is traced unless the
     /// program allows it.
     pub fn from_program(prog: &[Insn]) -> X86Sets {
+        let prog = Filter::new(prog).expect("a program the kernel accepts");
         let pers = ["x86_64", "i386", "x32"]
             .iter()
             .map(|name| {
-                let t = Table::by_name(name).expect("x86 tables exist");
+                let t = SyscallTable::by_name(name).expect("x86 tables exist");
                 let n = t.size();
                 let mut bits = vec![0u8; n.div_ceil(8) as usize];
                 for i in 0..n {
-                    let r = run(prog, &SeccompData::new(t.audit_arch, t.nr_flag | i));
+                    let r = prog.evaluate(&SeccompData::new(t.audit_arch, t.nr_flag | i));
                     if r.action != ALLOW {
                         bits[(i / 8) as usize] |= 1 << (i % 8);
                     }

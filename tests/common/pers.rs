@@ -1,8 +1,8 @@
 //! An owned personality for tests: `Personality` borrows its bitmap from here.
 #![allow(dead_code)] // each test uses its own part
 
-use tracefilter::names::Table;
 use tracefilter::Personality;
+use tracefilter::SyscallTable;
 
 #[derive(Clone, Debug)]
 pub struct Pers {
@@ -15,7 +15,7 @@ pub struct Pers {
 impl Pers {
     /// Nothing traced, over the whole table of the personality `name`.
     pub fn new(name: &str) -> Pers {
-        let t = Table::by_name(name).unwrap();
+        let t = SyscallTable::by_name(name).unwrap();
         let n = t.size();
         Pers {
             arch: t.audit_arch,
