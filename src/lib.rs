@@ -31,6 +31,7 @@ pub mod peephole;
 pub mod probe;
 pub mod program;
 pub mod protocol;
+pub(crate) mod select;
 pub mod set;
 pub mod spec;
 pub mod stats;
