@@ -114,7 +114,7 @@ fn comparisons(a: &ArchDecisions) -> Vec<u32> {
         .collect()
 }
 
-/// The constant of the first test of each run of the chain [`build`]
+/// The constant of the first test of each run of the chain [`chain`]
 /// makes, for a floor on its length: each such test is reached by the
 /// run's own numbers and by numbers that go on, so none is decided by the
 /// range of A, except for the last interval's single test, which numbers
