@@ -1,5 +1,5 @@
 //! The pipeline: spec -> decision intervals (arch order included) ->
-//! every strategy that can win ([`crate::select`]) -> the chosen program,
+//! every strategy that can win (`select`) -> the chosen program,
 //! proven against the intervals.
 
 use crate::assemble::assemble;

@@ -1,5 +1,5 @@
 //! Matching strategies. Each turns decision intervals into a labelled
-//! program and knows its own figures (a [`Matcher`]); arch dispatch,
+//! program and knows its own figures (a `Matcher`); arch dispatch,
 //! layout, peephole and verification are shared.
 //!
 //! A strategy answers with `Error::Strategy` when it cannot express a
