@@ -103,6 +103,7 @@ mod peephole;
 mod probe;
 mod program;
 mod protocol;
+mod select;
 mod set;
 mod spec;
 mod stats;

@@ -244,7 +244,7 @@ mod tests {
     use crate::emulate::{run, SeccompData};
     use crate::program::Graph;
     use crate::set::Decisions;
-    use crate::spec::{Options, Personality, Strategy};
+    use crate::spec::{Options, Personality};
     use crate::strategy;
     use crate::weights::ArchWeights;
 
@@ -284,7 +284,7 @@ mod tests {
             ];
             let d = Decisions::new(&pers, &Options::default()).unwrap();
             let w = ArchWeights::new(&d, &pers, &[]);
-            for s in Strategy::ALL {
+            for s in strategy::Kind::ALL {
                 let mut g = Graph::new();
                 let Ok(root) = strategy::build(s, &d, &w, &mut g) else {
                     continue;

@@ -109,6 +109,16 @@ impl Decisions {
         self.arch(arch).map_or(self.other_arch, |a| a.action(nr))
     }
 
+    /// Puts the arches in dispatch order, heaviest first by `weight` (one
+    /// per arch, in the current order), so that most syscalls pass the
+    /// fewest arch tests; the sort is stable, so equal weights keep the
+    /// caller's order.
+    pub fn order_by(&mut self, weight: &[f64]) {
+        let mut order: Vec<usize> = (0..self.archs.len()).collect();
+        order.sort_by(|&a, &b| weight[b].total_cmp(&weight[a]));
+        self.archs = order.iter().map(|&i| self.archs[i].clone()).collect();
+    }
+
     /// Total number of intervals over all arches.
     pub fn interval_count(&self) -> usize {
         self.archs.iter().map(|a| a.intervals.len()).sum()

@@ -123,8 +123,8 @@ impl ArchWeights {
         out
     }
 
-    /// Total weight of arch `i`.
-    pub fn arch_total(&self, i: usize) -> f64 {
-        self.intervals[i].iter().sum()
+    /// Total weight of each arch.
+    pub fn arch_totals(&self) -> Vec<f64> {
+        self.intervals.iter().map(|v| v.iter().sum()).collect()
     }
 }

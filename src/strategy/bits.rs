@@ -10,49 +10,59 @@
 //! understands, so no number is ever cached: this strategy exists for the
 //! size objective only.
 
+use super::blocks::{self, Leaf, BLOCK};
+use super::{Matcher, Shape};
 use crate::bpf::*;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::program::{Graph, NodeId};
 use crate::set::{ArchDecisions, Decisions, Interval};
+use crate::weights::ArchWeights;
 
+/// Numbers whose bit is set in `mask` get `set`, the others `clear`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Leaf {
-    Ret(u32),
-    /// Numbers whose bit is set in `mask` get `set`, the others `clear`.
-    Mask {
-        mask: u32,
-        set: u32,
-        clear: u32,
-    },
+struct Mask {
+    mask: u32,
+    set: u32,
+    clear: u32,
 }
 
-pub fn build(d: &Decisions, g: &mut Graph) -> Result<NodeId> {
-    let mut any_mask = false;
-    let root = super::dispatch(d, g, |a, _, g| {
-        let pieces = pieces(a);
-        any_mask |= pieces.iter().any(|(_, l)| matches!(l, Leaf::Mask { .. }));
-        Ok(tree(&pieces, g))
-    })?;
-    if !any_mask {
-        return Err(Error::Strategy(
-            "no block of 32 numbers holds three boundaries between two actions".into(),
-        ));
+pub(crate) struct Bits;
+
+impl Matcher for Bits {
+    fn build(&self, d: &Decisions, _: &ArchWeights, g: &mut Graph) -> Result<NodeId> {
+        let root = blocks::search(
+            d,
+            g,
+            pieces,
+            |_, m, g| mask_test(m, g),
+            "no block of 32 numbers holds three boundaries between two actions",
+        )?;
+        // X = 1 << (nr & 31), then the arch dispatch (`root` starts with `ld arch`).
+        let root = g.stmt(BPF_MISC | BPF_TAX, 0, root);
+        let root = g.stmt(BPF_ALU | BPF_LSH | BPF_X, 0, root);
+        let root = g.stmt(BPF_LD | BPF_W | BPF_IMM, 1, root);
+        let root = g.stmt(BPF_MISC | BPF_TAX, 0, root);
+        let root = g.stmt(BPF_ALU | BPF_AND | BPF_K, 31, root);
+        Ok(g.load(SECCOMP_DATA_NR, root))
     }
-    // X = 1 << (nr & 31), then the arch dispatch (`root` starts with `ld arch`).
-    let root = g.stmt(BPF_MISC | BPF_TAX, 0, root);
-    let root = g.stmt(BPF_ALU | BPF_LSH | BPF_X, 0, root);
-    let root = g.stmt(BPF_LD | BPF_W | BPF_IMM, 1, root);
-    let root = g.stmt(BPF_MISC | BPF_TAX, 0, root);
-    let root = g.stmt(BPF_ALU | BPF_AND | BPF_K, 31, root);
-    Ok(g.load(SECCOMP_DATA_NR, root))
+
+    /// No floor: the shift before the dispatch and the mask tests are
+    /// outside the search's figures.
+    fn shape(&self, _: &ArchDecisions) -> Option<Shape> {
+        None
+    }
+
+    fn cacheable(&self) -> bool {
+        false
+    }
 }
 
 /// The mask form of block `b`, if its numbers take at most two actions and
 /// it holds at least three boundaries: up to two, comparisons cost no more
 /// than the mask's two instructions.
-fn mask_of(ivs: &[Interval], b: u32) -> Option<Leaf> {
-    let lo = b << 5;
-    let hi = lo | 31;
+fn mask_of(ivs: &[Interval], b: u32) -> Option<Mask> {
+    let lo = b * BLOCK;
+    let hi = lo | (BLOCK - 1);
     let first = ivs.partition_point(|iv| iv.hi < lo);
     let inside: Vec<&Interval> = ivs[first..].iter().take_while(|iv| iv.lo <= hi).collect();
     if inside.len() < 4 {
@@ -69,77 +79,21 @@ fn mask_of(ivs: &[Interval], b: u32) -> Option<Leaf> {
     let mut mask = 0u32;
     for iv in inside.iter().filter(|iv| iv.action == set) {
         for nr in iv.lo.max(lo)..=iv.hi.min(hi) {
-            mask |= 1 << (nr & 31);
+            mask |= 1 << (nr & (BLOCK - 1));
         }
     }
-    Some(Leaf::Mask { mask, set, clear })
+    Some(Mask { mask, set, clear })
 }
 
-/// The arch's numbers as ascending pieces `(first number, leaf)`.
-fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf)> {
-    let ivs = &a.intervals;
-    // Only a block that an interval starts strictly inside holds a boundary.
-    let mut blocks: Vec<u32> = ivs
-        .iter()
-        .filter(|iv| iv.lo & 31 != 0)
-        .map(|iv| iv.lo >> 5)
-        .collect();
-    blocks.dedup();
-    let masks: Vec<(u64, Leaf)> = blocks
-        .into_iter()
-        .filter_map(|b| Some(((b as u64) << 5, mask_of(ivs, b)?)))
-        .collect();
-    let mut out: Vec<(u32, Leaf)> = Vec::new();
-    let mut push = |lo: u64, leaf: Leaf| {
-        if out.last().is_none_or(|(_, l)| *l != leaf) {
-            out.push((lo as u32, leaf));
-        }
-    };
-    let (mut x, mut i, mut m) = (0u64, 0usize, 0usize);
-    while x <= u32::MAX as u64 {
-        if m < masks.len() && masks[m].0 == x {
-            push(x, masks[m].1);
-            x += 32;
-            m += 1;
-            continue;
-        }
-        while (ivs[i].hi as u64) < x {
-            i += 1;
-        }
-        let mut end = ivs[i].hi as u64;
-        if m < masks.len() {
-            end = end.min(masks[m].0 - 1);
-        }
-        push(x, Leaf::Ret(ivs[i].action));
-        x = end + 1;
-    }
-    out
+/// The arch's numbers as ascending pieces; identical mask blocks side by
+/// side are one.
+fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf<Mask>)> {
+    blocks::pieces(&a.intervals, |b| mask_of(&a.intervals, b), |p, q| p == q)
 }
 
-fn leaf(l: Leaf, g: &mut Graph) -> NodeId {
-    match l {
-        Leaf::Ret(k) => g.ret(k),
-        Leaf::Mask { mask, set, clear } => {
-            let (s, c) = (g.ret(set), g.ret(clear));
-            let test = g.jump(BPF_JMP | BPF_JSET | BPF_K, mask, s, c);
-            g.stmt(BPF_MISC | BPF_TXA, 0, test)
-        }
-    }
-}
-
-/// Balanced search over pieces.
-fn tree(p: &[(u32, Leaf)], g: &mut Graph) -> NodeId {
-    match p {
-        [(_, l)] => leaf(*l, g),
-        [(_, a), (m, Leaf::Ret(b)), (n, c)] if *n == m + 1 && a == c => {
-            let (hit, miss) = (g.ret(*b), leaf(*a, g));
-            g.jeq(*m, hit, miss)
-        }
-        _ => {
-            let mid = p.len() / 2;
-            let upper = tree(&p[mid..], g);
-            let lower = tree(&p[..mid], g);
-            g.jge(p[mid].0, upper, lower)
-        }
-    }
+/// `A = X`, then the mask.
+fn mask_test(m: Mask, g: &mut Graph) -> NodeId {
+    let (s, c) = (g.ret(m.set), g.ret(m.clear));
+    let test = g.jump(BPF_JMP | BPF_JSET | BPF_K, m.mask, s, c);
+    g.stmt(BPF_MISC | BPF_TXA, 0, test)
 }

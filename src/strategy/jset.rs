@@ -12,36 +12,65 @@
 //! A block gets a diagram only when it has fewer tests than the block has
 //! inner boundaries, the comparisons a search tree would spend on it.
 
+use super::blocks::{self, Leaf, BLOCK, BLOCK_BITS};
+use super::search::{balanced, Depths};
+use super::{Matcher, Shape};
 use crate::bpf::*;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::program::{Graph, NodeId};
 use crate::set::{ArchDecisions, Decisions, Interval};
 use crate::weights::ArchWeights;
 
-const BLOCK_BITS: u32 = 5;
-const BLOCK: u32 = 1 << BLOCK_BITS;
+pub(crate) struct Jset;
 
-pub fn build(d: &Decisions, _w: &ArchWeights, g: &mut Graph) -> Result<NodeId> {
-    let mut any = false;
-    let root = super::dispatch(d, g, |a, _, g| {
-        let pieces = pieces(a);
-        any |= pieces.iter().any(|p| matches!(p.1, Leaf::Block(_)));
-        Ok(tree(a, &pieces, g))
-    })?;
-    if !any {
-        return Err(Error::Strategy(
-            "no block of 32 numbers where single-bit tests beat comparisons".into(),
-        ));
+impl Matcher for Jset {
+    fn build(&self, d: &Decisions, _: &ArchWeights, g: &mut Graph) -> Result<NodeId> {
+        blocks::search(
+            d,
+            g,
+            pieces,
+            |a, lo, g| diagram(&a.intervals, lo, BLOCK_BITS, g),
+            "no block of 32 numbers where single-bit tests beat comparisons",
+        )
     }
-    Ok(root)
-}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Leaf {
-    Ret(u32),
-    /// Aligned blocks from the piece's first number on, each with the
-    /// pattern of the block starting at this number.
-    Block(u32),
+    /// A lower bound on the comparisons each interval's numbers pass: the
+    /// depth in the search over pieces of the shallowest piece it meets
+    /// (the diagrams below count nothing). No search comparison can be
+    /// dropped: each splits the pieces below it, and identical pieces side
+    /// by side are one.
+    fn depths(&self, a: &ArchDecisions) -> Option<Vec<u32>> {
+        let p = pieces(a);
+        let (_, depth) = balanced(&p, &mut Depths);
+        let mut k = 0;
+        Some(
+            a.intervals
+                .iter()
+                .map(|iv| {
+                    // Pieces are ascending by first number and cover everything.
+                    while k + 1 < p.len() && p[k + 1].0 <= iv.lo {
+                        k += 1;
+                    }
+                    let mut least = depth[k];
+                    let mut j = k + 1;
+                    while j < p.len() && p[j].0 <= iv.hi {
+                        least = least.min(depth[j]);
+                        j += 1;
+                    }
+                    least
+                })
+                .collect(),
+        )
+    }
+
+    /// The comparisons of the search over pieces, and one `jset` at least
+    /// when a block needs a diagram.
+    fn shape(&self, a: &ArchDecisions) -> Option<Shape> {
+        let p = pieces(a);
+        let mut s = Shape::of_search(&p);
+        s.other_tests = usize::from(p.iter().any(|(_, l)| matches!(l, Leaf::Block(_))));
+        Some(s)
+    }
 }
 
 /// The decision diagram for `lo .. lo + 2^bits`, `lo` aligned.
@@ -58,7 +87,8 @@ fn diagram(ivs: &[Interval], lo: u32, bits: u32, g: &mut Graph) -> NodeId {
 }
 
 /// Tests in the diagram of the block at `lo` (`ivs` covering it), counted
-/// as [`diagram`] would build them: a test whose outcomes agree is not made, identical tests are one.
+/// as [`diagram`] would build them: a test whose outcomes agree is not
+/// made, identical tests are one.
 fn diagram_tests(ivs: &[Interval], lo: u32) -> usize {
     /// A sub-diagram: a return (`action | RET`) or a test's index.
     const RET: u64 = 1 << 32;
@@ -105,143 +135,22 @@ fn same_pattern(ivs: &[Interval], a: u32, b: u32) -> bool {
     })
 }
 
-fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf)> {
+/// The arch's numbers as ascending pieces: a block gets a diagram when it
+/// has fewer tests than the block has inner boundaries; a run of blocks
+/// with one pattern is one leaf (the diagram reads only the low bits).
+fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf<u32>)> {
     let ivs = &a.intervals;
-    let mut blocks: Vec<u32> = ivs
-        .iter()
-        .filter(|iv| iv.lo % BLOCK != 0)
-        .map(|iv| iv.lo / BLOCK)
-        .collect();
-    blocks.dedup();
-    let chosen: Vec<u64> = blocks
-        .into_iter()
-        .filter(|&b| {
-            let lo = b * BLOCK;
-            let first = ivs.partition_point(|iv| iv.hi < lo);
-            let inside = ivs[first..]
-                .iter()
-                .take_while(|iv| iv.lo <= lo + (BLOCK - 1))
-                .count();
-            // The block's own intervals are all the diagram reads.
-            diagram_tests(&ivs[first..first + inside], lo) < inside - 1
-        })
-        .map(|b| (b as u64) * BLOCK as u64)
-        .collect();
-    let mut out: Vec<(u32, Leaf)> = Vec::new();
-    let (mut x, mut i, mut m) = (0u64, 0usize, 0usize);
-    while x <= u32::MAX as u64 {
-        if m < chosen.len() && chosen[m] == x {
-            // A run of blocks with one pattern is one leaf: the diagram
-            // reads only the low bits.
-            let same = match out.last() {
-                Some(&(_, Leaf::Block(prev))) => {
-                    prev as u64 + BLOCK as u64 <= x && same_pattern(ivs, prev, x as u32)
-                }
-                _ => false,
-            };
-            if !same {
-                out.push((x as u32, Leaf::Block(x as u32)));
-            }
-            x += BLOCK as u64;
-            m += 1;
-            continue;
-        }
-        while (ivs[i].hi as u64) < x {
-            i += 1;
-        }
-        let mut end = ivs[i].hi as u64;
-        if m < chosen.len() {
-            end = end.min(chosen[m] - 1);
-        }
-        let leaf = Leaf::Ret(ivs[i].action);
-        if out.last().is_none_or(|(_, l)| *l != leaf) {
-            out.push((x as u32, leaf));
-        }
-        x = end + 1;
-    }
-    out
-}
-
-/// Balanced search over pieces.
-fn tree(a: &ArchDecisions, p: &[(u32, Leaf)], g: &mut Graph) -> NodeId {
-    match p {
-        [(_, Leaf::Ret(k))] => g.ret(*k),
-        [(_, Leaf::Block(lo))] => diagram(&a.intervals, *lo, BLOCK_BITS, g),
-        [(_, Leaf::Ret(x)), (m, Leaf::Ret(y)), (n, Leaf::Ret(z))] if *n == m + 1 && x == z => {
-            let (hit, miss) = (g.ret(*y), g.ret(*x));
-            g.jeq(*m, hit, miss)
-        }
-        _ => {
-            let mid = p.len() / 2;
-            let upper = tree(a, &p[mid..], g);
-            let lower = tree(a, &p[..mid], g);
-            g.jge(p[mid].0, upper, lower)
-        }
-    }
-}
-
-/// A lower bound on the comparisons each interval's numbers pass: the
-/// depth in the search over pieces of the shallowest piece it meets (the
-/// diagrams below count nothing). No search comparison can be dropped: each
-/// splits the pieces below it, and identical pieces side by side are one.
-pub fn comparisons(a: &ArchDecisions) -> Vec<u32> {
-    fn walk(p: &[(u32, Leaf)], depth: u32, out: &mut Vec<u32>) {
-        match p {
-            [_] => out.push(depth),
-            [(_, Leaf::Ret(x)), (m, Leaf::Ret(_)), (n, Leaf::Ret(z))] if *n == m + 1 && x == z => {
-                out.extend_from_slice(&[depth + 1; 3]);
-            }
-            _ => {
-                let mid = p.len() / 2;
-                walk(&p[..mid], depth + 1, out);
-                walk(&p[mid..], depth + 1, out);
-            }
-        }
-    }
-    let p = pieces(a);
-    let mut depth = Vec::with_capacity(p.len());
-    walk(&p, 0, &mut depth);
-    let mut k = 0;
-    a.intervals
-        .iter()
-        .map(|iv| {
-            // Pieces are ascending by first number and cover everything.
-            while k + 1 < p.len() && p[k + 1].0 <= iv.lo {
-                k += 1;
-            }
-            let mut least = depth[k];
-            let mut j = k + 1;
-            while j < p.len() && p[j].0 <= iv.hi {
-                least = least.min(depth[j]);
-                j += 1;
-            }
-            least
-        })
-        .collect()
-}
-
-/// For a floor on the length: the comparisons of the search over pieces
-/// (one a piece boundary, less one for each `jeq` that takes two, counted
-/// greedily as a maximum), their constants, and whether a block needs a
-/// diagram (then at least one `jset` somewhere).
-pub fn search_shape(a: &ArchDecisions) -> (usize, Vec<u32>, bool) {
-    let p = pieces(a);
-    let (mut notches, mut i) = (0, 0);
-    while i + 2 < p.len() {
-        match (p[i], p[i + 1], p[i + 2]) {
-            ((_, Leaf::Ret(x)), (m, Leaf::Ret(_)), (n, Leaf::Ret(z))) if n == m + 1 && x == z => {
-                notches += 1;
-                i += 3;
-            }
-            _ => i += 1,
-        }
-    }
-    let blocks = p.iter().any(|(_, l)| matches!(l, Leaf::Block(_)));
-    (
-        p.len() - 1 - notches,
-        p[1..].iter().map(|(lo, _)| *lo).collect(),
-        blocks,
-    )
+    let test = |b: u32| {
+        let lo = b * BLOCK;
+        let first = ivs.partition_point(|iv| iv.hi < lo);
+        let inside = ivs[first..]
+            .iter()
+            .take_while(|iv| iv.lo <= lo + (BLOCK - 1))
+            .count();
+        // The block's own intervals are all the diagram reads.
+        (diagram_tests(&ivs[first..first + inside], lo) < inside - 1).then_some(lo)
+    };
+    blocks::pieces(ivs, test, |&p, &q| same_pattern(ivs, p, q))
 }
 
 #[cfg(test)]

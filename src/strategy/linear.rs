@@ -6,8 +6,38 @@
 //! traced number in a table); its executed count grows with the set, so it
 //! wins only on size. Kernel-cacheable: `jeq`, `jge`, `jgt` only.
 
+use super::{dispatch, refuse_per_boundary, Matcher, Shape};
+use crate::error::Result;
 use crate::program::{Graph, NodeId};
-use crate::set::{ArchDecisions, Interval};
+use crate::set::{ArchDecisions, Decisions, Interval};
+use crate::weights::ArchWeights;
+
+pub(crate) struct Linear;
+
+impl Matcher for Linear {
+    fn build(&self, d: &Decisions, _: &ArchWeights, g: &mut Graph) -> Result<NodeId> {
+        refuse_per_boundary(d)?;
+        dispatch(d, g, |a, _, g| Ok(chain(a, g)))
+    }
+
+    fn depths(&self, a: &ArchDecisions) -> Option<Vec<u32>> {
+        Some(comparisons(a))
+    }
+
+    /// One comparison a run, by the constant it tests first.
+    fn shape(&self, a: &ArchDecisions) -> Option<Shape> {
+        let constants = first_constants(a);
+        Some(Shape {
+            comparisons: constants.len(),
+            constants,
+            other_tests: 0,
+        })
+    }
+
+    fn compares_boundaries_only(&self) -> bool {
+        true
+    }
+}
 
 /// Comparisons needed to test one run in the chain.
 fn tests(iv: &Interval) -> usize {
@@ -38,7 +68,7 @@ fn default_action(a: &ArchDecisions) -> u32 {
     best.0
 }
 
-pub fn build(a: &ArchDecisions, g: &mut Graph) -> NodeId {
+fn chain(a: &ArchDecisions, g: &mut Graph) -> NodeId {
     let default = default_action(a);
     let fall = g.ret(default);
     let mut next = fall;
@@ -61,11 +91,11 @@ pub fn build(a: &ArchDecisions, g: &mut Graph) -> NodeId {
 }
 
 /// A lower bound on the comparisons each interval's numbers pass in the
-/// chain [`build`] makes, without building it: a number passes every run
+/// chain [`chain`] makes, without building it: a number passes every run
 /// of the chain below it with at least one test (nothing on that path can
 /// be decided by the range of A: the runs ascend and only `jgt` taken or
 /// `jeq` not taken lead on), plus one test to be matched or to leave.
-pub fn comparisons(a: &ArchDecisions) -> Vec<u32> {
+fn comparisons(a: &ArchDecisions) -> Vec<u32> {
     let default = default_action(a);
     let mut below = 0u32;
     let last_run = a.intervals.iter().rposition(|iv| iv.action != default);
@@ -84,12 +114,12 @@ pub fn comparisons(a: &ArchDecisions) -> Vec<u32> {
         .collect()
 }
 
-/// The constant of the first test of each run of the chain [`build`]
+/// The constant of the first test of each run of the chain [`chain`]
 /// makes, for a floor on its length: each such test is reached by the
 /// run's own numbers and by numbers that go on, so none is decided by the
 /// range of A, except for the last interval's single test, which numbers
 /// below may all have left before (with three actions).
-pub fn first_constants(a: &ArchDecisions) -> Vec<u32> {
+fn first_constants(a: &ArchDecisions) -> Vec<u32> {
     let default = default_action(a);
     let mut out: Vec<u32> = a
         .intervals

@@ -1,78 +1,139 @@
 //! Matching strategies. Each turns decision intervals into a labelled
-//! program; arch dispatch, layout, peephole and verification are shared.
+//! program and knows its own figures (a `Matcher`); arch dispatch,
+//! layout, peephole and verification are shared.
 //!
 //! A strategy answers with `Error::Strategy` when it cannot express a
 //! specification in its own terms; selection then simply skips it.
 
 mod bits;
+mod blocks;
 mod jset;
 mod linear;
 mod search;
 mod tree;
 
 use crate::bpf::*;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::program::{Graph, NodeId};
 use crate::set::{ArchDecisions, Decisions};
 use crate::spec::Strategy;
 use crate::weights::ArchWeights;
 
-/// Builds the labelled program for `strategy` (never `Auto`).
-pub fn build(strategy: Strategy, d: &Decisions, w: &ArchWeights, g: &mut Graph) -> Result<NodeId> {
-    match strategy {
-        Strategy::Auto | Strategy::Search => dispatch(d, g, |a, _, g| Ok(search::build(a, g))),
-        Strategy::Linear => dispatch(d, g, |a, _, g| Ok(linear::build(a, g))),
-        Strategy::Tree => dispatch(d, g, |a, i, g| Ok(tree::build(a, &w.intervals[i], g))),
-        Strategy::Bits => bits::build(d, g),
-        Strategy::Jset => jset::build(d, w, g),
+/// A concrete strategy: what [`Strategy`] names but `Auto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tree,
+    Search,
+    Jset,
+    Linear,
+    Bits,
+}
+
+impl Kind {
+    /// Every strategy, in the order ties are broken (`Strategy::ALL`).
+    pub(crate) const ALL: [Kind; 5] = [
+        Kind::Tree,
+        Kind::Search,
+        Kind::Jset,
+        Kind::Linear,
+        Kind::Bits,
+    ];
+
+    /// The concrete strategy `s` names, `None` for `Auto`.
+    pub(crate) fn of(s: Strategy) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.strategy() == s)
+    }
+
+    pub(crate) fn strategy(self) -> Strategy {
+        match self {
+            Kind::Tree => Strategy::Tree,
+            Kind::Search => Strategy::Search,
+            Kind::Jset => Strategy::Jset,
+            Kind::Linear => Strategy::Linear,
+            Kind::Bits => Strategy::Bits,
+        }
+    }
+
+    pub(crate) fn matcher(self) -> &'static dyn Matcher {
+        match self {
+            Kind::Tree => &tree::Tree,
+            Kind::Search => &search::Search,
+            Kind::Jset => &jset::Jset,
+            Kind::Linear => &linear::Linear,
+            Kind::Bits => &bits::Bits,
+        }
     }
 }
 
-/// For strategies whose shape follows from the intervals alone, a lower
-/// bound on the comparisons the numbers of each interval of `a` pass in
-/// the arch's body (exact for `Search`); `None` for the others. A body
-/// never shrinks to a return unless the arch has a single interval.
-pub fn comparisons(strategy: Strategy, a: &ArchDecisions) -> Option<Vec<u32>> {
-    match strategy {
-        Strategy::Search => Some(search::comparisons(&a.intervals)),
-        Strategy::Linear => Some(linear::comparisons(a)),
-        Strategy::Jset => Some(jset::comparisons(a)),
-        _ => None,
+/// One strategy: how it builds, and what it can say of the program it
+/// would build without building it, from the same walk.
+pub(crate) trait Matcher {
+    /// The labelled program.
+    fn build(&self, d: &Decisions, w: &ArchWeights, g: &mut Graph) -> Result<NodeId>;
+
+    /// A lower bound on the comparisons the numbers of each interval of
+    /// `a` pass in the arch's body, for strategies whose shape follows
+    /// from the intervals alone. A body never shrinks to a return unless
+    /// the arch has a single interval.
+    fn depths(&self, _a: &ArchDecisions) -> Option<Vec<u32>> {
+        None
+    }
+
+    /// For a floor on the length: the fewest comparisons the arch's body
+    /// can have and its other tests.
+    fn shape(&self, _a: &ArchDecisions) -> Option<Shape> {
+        None
+    }
+
+    /// Whether `nr` is compared with interval boundaries only, so that
+    /// every number of an interval takes the same path.
+    fn compares_boundaries_only(&self) -> bool {
+        false
+    }
+
+    /// Whether the kernel's action cache can follow the program.
+    fn cacheable(&self) -> bool {
+        true
     }
 }
 
-/// For a floor on the length of the comparison strategies: the fewest
-/// comparisons the arch's body can have, their constants (a comparison
-/// shared between arches has a constant both list) and how many other
-/// tests the body needs at least. `None` for the others.
-pub fn search_shape(strategy: Strategy, a: &ArchDecisions) -> Option<(usize, Vec<u32>, usize)> {
-    let ivs = &a.intervals;
-    match strategy {
-        Strategy::Tree | Strategy::Search => {
-            // Disjoint single-number notches, taken greedily from the left:
-            // as many as any tree can use.
-            let (mut notches, mut i) = (0, 0);
-            while i + 2 < ivs.len() {
-                if ivs[i + 1].lo == ivs[i + 1].hi && ivs[i].action == ivs[i + 2].action {
-                    notches += 1;
-                    i += 3;
-                } else {
-                    i += 1;
-                }
-            }
-            let constants = ivs[1..].iter().map(|iv| iv.lo).collect();
-            Some((ivs.len() - 1 - notches, constants, 0))
+/// The fewest comparisons an arch's body can have, their constants (a
+/// comparison shared between arches has a constant both list) and how many
+/// other tests the body needs at least.
+pub(crate) struct Shape {
+    pub comparisons: usize,
+    pub constants: Vec<u32>,
+    pub other_tests: usize,
+}
+
+impl Shape {
+    /// A search over `pieces`, no other test.
+    pub(crate) fn of_search<L: PartialEq>(pieces: &[(u32, L)]) -> Shape {
+        let (comparisons, constants) = search::fewest_comparisons(pieces);
+        Shape {
+            comparisons,
+            constants,
+            other_tests: 0,
         }
-        Strategy::Jset => {
-            let (n, constants, blocks) = jset::search_shape(a);
-            Some((n, constants, usize::from(blocks)))
-        }
-        Strategy::Linear => {
-            let constants = linear::first_constants(a);
-            Some((constants.len(), constants, 0))
-        }
-        Strategy::Bits | Strategy::Auto => None,
     }
+}
+
+/// Builds the labelled program of `kind`.
+pub(crate) fn build(kind: Kind, d: &Decisions, w: &ArchWeights, g: &mut Graph) -> Result<NodeId> {
+    kind.matcher().build(d, w, g)
+}
+
+/// Comparison strategies need a comparison per interval boundary, give or
+/// take the single numbers a `jeq` handles: hopeless specs are refused
+/// before a graph is built for a million intervals.
+pub(crate) fn refuse_per_boundary(d: &Decisions) -> Result<()> {
+    if d.interval_count() > 2 * BPF_MAXINSNS + d.archs.len() {
+        return Err(Error::TooLarge(format!(
+            "{} intervals need more than {BPF_MAXINSNS} comparisons",
+            d.interval_count()
+        )));
+    }
+    Ok(())
 }
 
 /// `ld arch`, then one `jeq` per arch in the order of `d` (which puts the
@@ -91,4 +152,95 @@ pub(crate) fn dispatch(
         next = g.jeq(a.arch, b, next);
     }
     Ok(g.load(SECCOMP_DATA_ARCH, next))
+}
+
+/// Which arches [`dispatch`] tests: an arch whose body is the very return
+/// a number of no listed arch gets has no `jeq`, the graph merges it away,
+/// and so, from the last arch back, every such arch until one differs.
+fn tested_archs(d: &Decisions) -> Vec<bool> {
+    let mut jeq = vec![true; d.archs.len()];
+    let mut fall = Some(d.other_arch);
+    for (i, a) in d.archs.iter().enumerate().rev() {
+        match a.intervals.as_slice() {
+            [one] if Some(one.action) == fall => jeq[i] = false,
+            _ => fall = None,
+        }
+    }
+    jeq
+}
+
+/// A lower bound on the weighted mean of executed instructions of the
+/// program of `kind`, for the strategies whose comparisons follow from the
+/// intervals alone ([`Matcher::depths`]): the arch dispatch is the one
+/// [`dispatch`] builds, layout only adds `ja`s and the peephole cannot
+/// shorten these paths. `None` for the others.
+pub(crate) fn cost_floor(kind: Kind, d: &Decisions, w: &ArchWeights) -> Option<f64> {
+    let m = kind.matcher();
+    let tests: Vec<Vec<u32>> = d.archs.iter().map(|a| m.depths(a)).collect::<Option<_>>()?;
+    let jeq = tested_archs(d);
+    if jeq.iter().all(|&j| !j) {
+        // The whole program is one return.
+        return Some(1.0);
+    }
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    let mut arch_tests = 0;
+    for (ai, a) in d.archs.iter().enumerate() {
+        arch_tests += u32::from(jeq[ai]);
+        // `ld arch`, the arch tests, `ld nr` unless the body is a return,
+        // the comparisons, `ret`.
+        let fixed = 2 + arch_tests + u32::from(a.intervals.len() > 1);
+        for (k, &t) in tests[ai].iter().enumerate() {
+            let wt = w.allowed[ai][k];
+            if wt > 0.0 {
+                num += wt * f64::from(fixed + t);
+                den += wt;
+            }
+        }
+    }
+    Some(if den > 0.0 { num / den } else { 0.0 })
+}
+
+/// A lower bound on the length of the program of `kind`, for the
+/// strategies with a [`Matcher::shape`]. Within an arch every comparison
+/// has its own constant; arches may share a subtree, but a shared
+/// comparison has a constant that is a boundary of each arch sharing it.
+/// Every comparison is reached by numbers going either way, so the
+/// peephole decides none of them. Then the other tests (at least one for
+/// all arches, shared or not), the arch dispatch, one `ld nr` and one
+/// return per action. `None` for the others.
+pub(crate) fn length_floor(kind: Kind, d: &Decisions) -> Option<usize> {
+    let m = kind.matcher();
+    let mut actions: Vec<u32> = vec![d.other_arch];
+    let (mut comparisons, mut other_tests) = (0, 0);
+    let mut boundaries: Vec<u32> = Vec::new();
+    let mut tested = 0;
+    for (a, &j) in d.archs.iter().zip(&tested_archs(d)).rev() {
+        for iv in &a.intervals {
+            if !actions.contains(&iv.action) {
+                actions.push(iv.action);
+            }
+        }
+        let s = m.shape(a)?;
+        if !j {
+            continue;
+        }
+        if a.intervals.len() > 1 {
+            comparisons += s.comparisons;
+            boundaries.extend(s.constants);
+            other_tests = other_tests.max(s.other_tests);
+        }
+        tested += 1;
+    }
+    if tested == 0 {
+        return Some(1);
+    }
+    // At most one comparison per repeat of a boundary value is shared.
+    let total = boundaries.len();
+    boundaries.sort_unstable();
+    boundaries.dedup();
+    let shared = total - boundaries.len();
+    let ld_nr = usize::from(total > 0);
+    // `ld arch`, the arch tests, `ld nr`, the comparisons, the other
+    // tests, the returns.
+    Some((1 + tested + ld_nr + comparisons + other_tests + actions.len()).saturating_sub(shared))
 }

@@ -18,12 +18,34 @@
 //! tree is split where the weight halves, which costs at most two
 //! comparisons more than the entropy bound.
 
+use super::search::interval_pieces;
+use super::{dispatch, refuse_per_boundary, Matcher, Shape};
+use crate::error::Result;
 use crate::program::{Graph, NodeId};
-use crate::set::{ArchDecisions, Interval};
+use crate::set::{ArchDecisions, Decisions, Interval};
+use crate::weights::ArchWeights;
 
 const DP_LIMIT: usize = 1024;
 
-pub fn build(a: &ArchDecisions, w: &[f64], g: &mut Graph) -> NodeId {
+pub(crate) struct Tree;
+
+impl Matcher for Tree {
+    fn build(&self, d: &Decisions, w: &ArchWeights, g: &mut Graph) -> Result<NodeId> {
+        refuse_per_boundary(d)?;
+        dispatch(d, g, |a, i, g| Ok(tree(a, &w.intervals[i], g)))
+    }
+
+    /// A search over interval boundaries, whatever its shape.
+    fn shape(&self, a: &ArchDecisions) -> Option<Shape> {
+        Some(Shape::of_search(&interval_pieces(a)))
+    }
+
+    fn compares_boundaries_only(&self) -> bool {
+        true
+    }
+}
+
+fn tree(a: &ArchDecisions, w: &[f64], g: &mut Graph) -> NodeId {
     let ivs = &a.intervals;
     let pre = prefix(w);
     if ivs.len() <= DP_LIMIT {
