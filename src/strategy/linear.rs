@@ -68,6 +68,16 @@ fn default_action(a: &ArchDecisions) -> u32 {
     best.0
 }
 
+/// The constant of the first test of a run in the chain: `jeq lo` for a
+/// single number, `jge lo` for a run to the top, else `jgt hi`.
+fn first_test(iv: &Interval) -> u32 {
+    if iv.lo == iv.hi || iv.hi == u32::MAX {
+        iv.lo
+    } else {
+        iv.hi
+    }
+}
+
 fn chain(a: &ArchDecisions, g: &mut Graph) -> NodeId {
     let default = default_action(a);
     let fall = g.ret(default);
@@ -75,16 +85,16 @@ fn chain(a: &ArchDecisions, g: &mut Graph) -> NodeId {
     for iv in a.intervals.iter().rev().filter(|iv| iv.action != default) {
         // Numbers below `iv.lo` reaching this test are in no later run, so
         // they take the default.
-        let hit = g.ret(iv.action);
+        let (hit, k) = (g.ret(iv.action), first_test(iv));
         next = if iv.lo == iv.hi {
-            g.jeq(iv.lo, hit, next)
+            g.jeq(k, hit, next)
         } else if iv.hi == u32::MAX {
-            g.jge(iv.lo, hit, next)
+            g.jge(k, hit, next)
         } else if iv.lo == 0 {
-            g.jgt(iv.hi, next, hit)
+            g.jgt(k, next, hit)
         } else {
             let inside = g.jge(iv.lo, hit, fall);
-            g.jgt(iv.hi, next, inside)
+            g.jgt(k, next, inside)
         };
     }
     next
@@ -125,13 +135,7 @@ fn first_constants(a: &ArchDecisions) -> Vec<u32> {
         .intervals
         .iter()
         .filter(|iv| iv.action != default)
-        .map(|iv| {
-            if iv.lo == iv.hi || iv.hi == u32::MAX {
-                iv.lo
-            } else {
-                iv.hi
-            }
-        })
+        .map(first_test)
         .collect();
     if a.intervals.last().is_some_and(|iv| iv.action != default) {
         out.pop();
