@@ -29,5 +29,6 @@ else
 fi
 tp_make "$tree" || tp_die "build failed (see $tree/make.out)"
 ln -sf proot-src/src/proot "$dir/proot"
-"$dir/proot" --version 2>&1 | grep -m 1 . || :
+# Its banner ends with the version; then whether it has the seccomp filter.
+"$dir/proot" --version 2>&1 | sed -n -e 's/^|__|.* \([0-9][0-9.]*\)$/PRoot \1/p' -e '/^built-in accelerators/p'
 echo "$dir/proot"
