@@ -18,7 +18,10 @@
 #   3. real commands under PRoot, with and without seccomp, against the
 #      same commands run directly: -r with a busybox rootfs, -0, -b, -w;
 #      tar, find, a shell pipeline, a C compile; and the tracee's
-#      /proc/self/status says whether the filter is on.
+#      /proc/self/status says whether the filter is on;
+#   4. PRoot's silent fallback: with its install refused (EPERM, ENOMEM,
+#      by outer filters: tests/c/seccomp_stack.c) the guest works under
+#      plain ptrace, with no message and no filter of PRoot's.
 # Prints each check PASS/FAIL, then "N passed, M failed"; exit status 1 if
 # any failed, 2 if it cannot run.
 #
@@ -279,6 +282,33 @@ run "a shell pipeline" "$work/expected" sh -c 'seq 1 20000 | grep 7 | sort -r | 
 expect "hello 5050"
 run "a C compile (gcc) and its program" "$work/expected" \
 	sh -c 'cd "$1" && rm -f hello && gcc -O1 -o hello hello.c && ./hello' sh "$cdir"
+
+# PRoot's silent fallback: when the kernel refuses its filter, PRoot traces
+# every syscall with plain ptrace, says nothing, and the guest sees the
+# same. tests/c/seccomp_stack.c makes the install fail under outer filters:
+# EPERM (deny), or ENOMEM (room 64: the kernel counts a filter's length
+# after its conversion to eBPF, so the room is well below PRoot's programs,
+# 186 instructions or more, rather than one less). No filter of PRoot's may
+# then be in the tracee: it has the outer filters only, as many as the same
+# command without PRoot.
+phase "PRoot's fallback to plain ptrace when its filter is refused"
+gcc -O2 -Wall -Wextra -o "$work/seccomp_stack" "$tp_repo/tests/c/seccomp_stack.c"
+cmd='cat /etc/motd; grep "^Seccomp_filters:" /proc/self/status | tr -s "\t " " "'
+for how in "deny" "room 64"; do
+	outer=$("$work/seccomp_stack" $how -- sh -c 'grep "^Seccomp_filters:" /proc/self/status' | tr -s '\t ' ' ')
+	expect "a busybox rootfs" "$outer"
+	for b in $builds; do
+		o=$work/out.fallback
+		(cd "$work" && timeout -k 5 120 "$work/seccomp_stack" $how -- "$work/$b/src/proot" -r "$rootfs" \
+			-w / -b /proc /bin/sh -c "$cmd" >"$o" 2>"$o.err") && rc=0 || rc=$?
+		echo "exit $rc" >>"$o"
+		if cmp -s "$o" "$work/expected" && [ ! -s "$o.err" ]; then
+			pass "$b, install refused ($how): silent, plain ptrace, the guest works ($outer: outer filters only)"
+		else
+			fail "$b, install refused ($how): $(tr '\n' ' ' <"$o") $(head -c 300 "$o.err")"
+		fi
+	done
+done
 
 phase "done"
 echo "$passed passed, $failed failed"
