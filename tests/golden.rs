@@ -22,23 +22,6 @@ use tracefilter::{
 
 const KILL_PROCESS: u32 = 0x8000_0000;
 
-/// Bitmaps of the three x86 personalities tracing `names`.
-fn named(names: &[&str]) -> X86Sets {
-    let pers = ["x86_64", "i386", "x32"]
-        .iter()
-        .map(|t| {
-            let t = Table::by_name(t).unwrap();
-            let n = t.size();
-            let mut bits = vec![0u8; n.div_ceil(8) as usize];
-            for nr in names.iter().filter_map(|s| t.number(s)) {
-                bits[(nr / 8) as usize] |= 1 << (nr % 8);
-            }
-            (t.audit_arch, t.nr_flag, bits, n)
-        })
-        .collect();
-    X86Sets { pers }
-}
-
 /// The sets, read from strace (blessing) or from the golden file.
 fn blessed_sets() -> Vec<(String, X86Sets)> {
     strace_available().expect("blessing needs strace 6.1");
@@ -54,11 +37,11 @@ fn blessed_sets() -> Vec<(String, X86Sets)> {
         let t = Table::by_name("x86_64").unwrap();
         (0..t.size()).filter_map(|i| t.name_of(i)).collect()
     };
-    v.push(("synthetic:none".into(), named(&[])));
-    v.push(("synthetic:every".into(), named(&every)));
+    v.push(("synthetic:none".into(), X86Sets::named(&[])));
+    v.push(("synthetic:every".into(), X86Sets::named(&every)));
     v.push((
         "synthetic:every-other".into(),
-        named(&every.iter().step_by(2).copied().collect::<Vec<_>>()),
+        X86Sets::named(&every.iter().step_by(2).copied().collect::<Vec<_>>()),
     ));
     v
 }

@@ -15,23 +15,6 @@ use tracefilter::{
     SeccompData, Strategy,
 };
 
-/// Bitmaps of the three x86 personalities tracing `names` (where they exist).
-fn x86_sets(names: &[&str]) -> X86Sets {
-    let pers = ["x86_64", "i386", "x32"]
-        .iter()
-        .map(|t| {
-            let t = SyscallTable::by_name(t).unwrap();
-            let n = t.size();
-            let mut bits = vec![0u8; n.div_ceil(8) as usize];
-            for nr in names.iter().filter_map(|s| t.number(s)) {
-                bits[(nr / 8) as usize] |= 1 << (nr % 8);
-            }
-            (t.audit_arch, t.nr_flag, bits, n)
-        })
-        .collect();
-    X86Sets { pers }
-}
-
 /// Sets that need no strace: small, file-like, and nearly everything.
 fn synthetic() -> Vec<(String, X86Sets)> {
     let file = [
@@ -100,10 +83,10 @@ fn synthetic() -> Vec<(String, X86Sets)> {
             .collect()
     };
     vec![
-        ("openat".into(), x86_sets(&["openat"])),
-        ("read,write".into(), x86_sets(&["read", "write"])),
-        ("file-like".into(), x86_sets(&file)),
-        ("!write".into(), x86_sets(&every)),
+        ("openat".into(), X86Sets::named(&["openat"])),
+        ("read,write".into(), X86Sets::named(&["read", "write"])),
+        ("file-like".into(), X86Sets::named(&file)),
+        ("!write".into(), X86Sets::named(&every)),
     ]
 }
 
@@ -271,7 +254,7 @@ fn a_heavy_syscall_gets_a_shorter_path() {
 
 #[test]
 fn heavier_arch_is_tested_first() {
-    let sets = x86_sets(&["openat"]);
+    let sets = X86Sets::named(&["openat"]);
     let views = sets.views();
     // i386 carries all the weight: its arch test comes first.
     let w: Vec<Vec<f64>> = sets
@@ -301,7 +284,7 @@ fn forced_strategies_work_or_say_why_not() {
     }
     // One traced number: no block of 32 has enough boundaries, the bit-level
     // strategies have nothing to do.
-    let sets = x86_sets(&["openat"]);
+    let sets = X86Sets::named(&["openat"]);
     for s in [Strategy::Bits, Strategy::Jset] {
         assert!(
             matches!(
@@ -398,7 +381,7 @@ fn c_abi_strategies_objectives_and_weights() {
     let mut o = c_options();
     o.strategy = TRACEFILTER_STRATEGY_BITS;
     assert_eq!(
-        c_compile(&x86_sets(&["openat"]), &o),
+        c_compile(&X86Sets::named(&["openat"]), &o),
         Err(TRACEFILTER_E_STRATEGY)
     );
     // Weights: the heaviest personality's arch is tested first.

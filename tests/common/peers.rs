@@ -38,6 +38,23 @@ pub struct X86Sets {
 }
 
 impl X86Sets {
+    /// The bitmaps tracing `names`, in each table where they exist.
+    pub fn named(names: &[&str]) -> X86Sets {
+        let pers = ["x86_64", "i386", "x32"]
+            .iter()
+            .map(|t| {
+                let t = SyscallTable::by_name(t).unwrap();
+                let n = t.size();
+                let mut bits = vec![0u8; n.div_ceil(8) as usize];
+                for nr in names.iter().filter_map(|s| t.number(s)) {
+                    bits[(nr / 8) as usize] |= 1 << (nr % 8);
+                }
+                (t.audit_arch, t.nr_flag, bits, n)
+            })
+            .collect();
+        X86Sets { pers }
+    }
+
     pub fn views(&self) -> Vec<Personality<'_>> {
         self.pers
             .iter()
