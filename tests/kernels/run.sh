@@ -368,10 +368,10 @@ boot() {
 		done
 		if [ -n "$userland" ]; then
 			echo 'mount -t devtmpfs dev /dev'
-			echo 'echo TFT-BEGIN'
+			echo 'echo "TFT-BEGIN $(cut -d" " -f1 /proc/uptime)"'
 			# (full paths: busybox's shell would run its own env and sh)
 			echo '/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp TFTRACE=/bin/tftrace TFTRACE_HELPERS=/helpers /usr/bin/sh /src/tests/tftrace.sh'
-			echo 'echo TFT-END'
+			echo 'echo "TFT-END $(cut -d" " -f1 /proc/uptime)"'
 		fi
 		init_tail
 	} > "$r/init"
@@ -413,6 +413,9 @@ boot() {
 	if [ $ok = 1 ] && [ -n "$userland" ]; then
 		sed -n '/^TFT-BEGIN/,/^TFT-END/p' "$work/serial-$name.txt" > "$work/tftrace-$name.txt"
 		sum=$(sed -n 's/^  \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' "$work/tftrace-$name.txt")
+		# guest seconds (-icount: 10^9 guest instructions each)
+		secs=$(awk '/^TFT-BEGIN/ { b = $2 } /^TFT-END/ { printf "%.1f", $2 - b }' "$work/tftrace-$name.txt")
+		sum="$sum in ${secs}s of guest time"
 		skips=$(sed -n 's/^  SKIP: //p' "$work/tftrace-$name.txt" | cut -d: -f1 | tr '\n' ';')
 		case $sum in
 		*" 0 failed"*) result "tftrace.sh:$arch" "$kver" ok "tests/tftrace.sh: $sum${skips:+ ($skips)}" ;;
