@@ -29,7 +29,15 @@
 #     i386, x32 and arm: the filter survives execve), makes a traced syscall
 #     fail with ENOSYS (no tracer) and lets an allowed one run. The library
 #     runs in the guest: built for aarch64 and riscv64 with Debian's
-#     rustc-web (below); if that fails, the line says so.
+#     rustc-web (below); if that fails, the line says so;
+#  5. the CLONE_UNTRACED guard's flag-clear case (tests/kernels/kguard.c, a
+#     tracer on the library, over tests/c/untraced.c built for the
+#     personality): a plain clone does not stop; clone3 stops and is
+#     cleared; clone stops and is cleared where the rule says (an x86_64
+#     tracer, or Linux 6.16+), else tracefilter_untraced_clear says
+#     E_UNSUPPORTED and the child escapes, as documented.
+# Per arm64 and riscv64 kernel, tests/tftrace.sh itself ("tftrace.sh:ARCH"
+# lines) in the guest, with Debian's userland and strace (below).
 #
 # Downloads are cached (tools/debian-qemu.sh: $TRACEFILTER_CACHE, default
 # /var/cache/tracefilter). Needs: gcc with libc6-dev-i386, libc6-dev-x32,
