@@ -11,7 +11,7 @@ TFTRACE=${TFTRACE:-./build/tftrace}
 case $TFTRACE in /*) abs=$TFTRACE ;; *) abs=$(pwd)/$TFTRACE ;; esac # for runs elsewhere
 T="timeout 60" # shorter than common.sh's: every run here is a small command
 # The programs it runs (tests/c/*.c) are built with $CC (default cc); on a
-# machine without a compiler (tests/kernels/run.sh's arm64 guest),
+# machine without a compiler (tests/kernels/run.sh's arm64 and riscv64 guests),
 # TFTRACE_HELPERS=DIR names a directory of them prebuilt (DIR/restart, ...).
 # Checks only an x86_64 tftrace can make skip elsewhere, with the reason.
 arch=$(uname -m)
