@@ -8,8 +8,10 @@
  *   clone: openat = -1 ENOSYS   (the child kept a RET_TRACE filter and has
  *                                no tracer: the syscall was skipped)
  *
- *   untraced [clone|clone3|thread|pthread|all] FILE
+ *   untraced [plain|clone|clone3|thread|pthread|all] FILE
  *
+ * plain:   raw clone(SIGCHLD) without CLONE_UNTRACED (a control: a guarded
+ *          program must not stop it; not part of "all");
  * clone:   raw clone(CLONE_UNTRACED | SIGCHLD), fork-like;
  * clone3:  raw clone3 with CLONE_UNTRACED, fork-like;
  * thread:  glibc's clone() with pthread_create's flags plus CLONE_UNTRACED;
@@ -100,12 +102,12 @@ static int reap(pid_t pid)
 	return 0;
 }
 
-static int case_clone(void)
+static int raw_clone(const char *name, unsigned long flags)
 {
-	long pid = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, NULL, NULL, 0);
+	long pid = syscall(SYS_clone, flags, 0, NULL, NULL, 0);
 
 	if (pid < 0) {
-		printf("clone: clone failed: %s\n", strerror(errno));
+		printf("%s: clone failed: %s\n", name, strerror(errno));
 		return 2;
 	}
 	if (pid == 0) {
@@ -114,7 +116,17 @@ static int case_clone(void)
 	}
 	int ok = wait_done() == 0;
 	reap(pid);
-	return report("clone", ok);
+	return report(name, ok);
+}
+
+static int case_plain(void)
+{
+	return raw_clone("plain", SIGCHLD);
+}
+
+static int case_clone(void)
+{
+	return raw_clone("clone", CLONE_UNTRACED | SIGCHLD);
 }
 
 static int case_clone3(void)
@@ -193,16 +205,18 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(void);
+		int in_all;
 	} cases[] = {
-		{ "clone", case_clone },
-		{ "clone3", case_clone3 },
-		{ "thread", case_thread },
-		{ "pthread", case_pthread },
+		{ "plain", case_plain, 0 },
+		{ "clone", case_clone, 1 },
+		{ "clone3", case_clone3, 1 },
+		{ "thread", case_thread, 1 },
+		{ "pthread", case_pthread, 1 },
 	};
 	int rc = 0, found = 0;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s clone|clone3|thread|pthread|all FILE\n", argv[0]);
+		fprintf(stderr, "usage: %s plain|clone|clone3|thread|pthread|all FILE\n", argv[0]);
 		return 2;
 	}
 	file = argv[2];
@@ -213,7 +227,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(argv[1], "all") && strcmp(argv[1], cases[i].name))
+		if (strcmp(argv[1], "all") ? strcmp(argv[1], cases[i].name) != 0 : !cases[i].in_all)
 			continue;
 		found = 1;
 		res->done = 0;

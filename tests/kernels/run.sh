@@ -29,7 +29,15 @@
 #     i386, x32 and arm: the filter survives execve), makes a traced syscall
 #     fail with ENOSYS (no tracer) and lets an allowed one run. The library
 #     runs in the guest: built for aarch64 and riscv64 with Debian's
-#     rustc-web (below); if that fails, the line says so.
+#     rustc-web (below); if that fails, the line says so;
+#  5. the CLONE_UNTRACED guard's flag-clear case (tests/kernels/kguard.c, a
+#     tracer on the library, over tests/c/untraced.c built for the
+#     personality): a plain clone does not stop; clone3 stops and is
+#     cleared; clone stops and is cleared where the rule says (an x86_64
+#     tracer, or Linux 6.16+), else tracefilter_untraced_clear says
+#     E_UNSUPPORTED and the child escapes, as documented.
+# Per arm64 and riscv64 kernel, tests/tftrace.sh itself ("tftrace.sh:ARCH"
+# lines) in the guest, with Debian's userland and strace (below).
 #
 # Downloads are cached (tools/debian-qemu.sh: $TRACEFILTER_CACHE, default
 # /var/cache/tracefilter). Needs: gcc with libc6-dev-i386, libc6-dev-x32,
@@ -73,8 +81,8 @@ gcc -O2 -Wall -Wextra -I"$root/include" -o "$work/kgen" "$here/kgen.c" "$lib" -l
 # compilers in Debian 12) provides: a private include directory stands in.
 mkdir -p "$work/inc"
 ln -s /usr/include/x86_64-linux-gnu/asm "$work/inc/asm"
-guest_for() { # PERS LIB: the library-linked guest programs (bench/guest.c, tftrace)
-	for prog in bench/guest.c examples/tftrace.c; do
+guest_for() { # PERS LIB: the library-linked guest programs (bench/guest.c, tftrace, kguard)
+	for prog in bench/guest.c examples/tftrace.c tests/kernels/kguard.c; do
 		$(cc_for "$1") -O2 -Wall -Wextra -static -I"$root/include" \
 			-o "$work/$(basename "$prog" .c)-$1" "$root/$prog" "$2" -lpthread -ldl -lm 2>/dev/null
 	done
@@ -95,6 +103,9 @@ for p in x86_64 i386 x32 aarch64 arm riscv64; do
 		rm -f "$work/kcheck-$p"
 		say "no kcheck for $p: $(head -n 1 "$work/cc-$p.log")"
 	fi
+	# the CLONE_UNTRACED reproducer, traced by kguard
+	$(cc_for $p) -O2 -Wall -Wextra -static -pthread -o "$work/untraced-$p" "$root/tests/c/untraced.c" 2>>"$work/cc-$p.log" ||
+		{ rm -f "$work/untraced-$p"; say "no CLONE_UNTRACED guard check for $p: untraced.c does not build"; }
 done
 
 # The library for aarch64 and riscv64, so that tracefilter_probe and
@@ -175,6 +186,56 @@ esac
 
 guest_for x86_64 "$lib"
 
+# tftrace's shell tests (tests/tftrace.sh, unchanged) in the arm64 and
+# riscv64 guests: Debian's dash, coreutils, grep, sed, mawk, diffutils,
+# util-linux's setsid and strace (the reference) with their libraries,
+# unpacked for the guest's architecture in a merged /usr as on this machine;
+# the script with tests/lib/common.sh in /src; tftrace in /bin; the programs
+# it runs (tests/c/*.c) built here with the cross compiler, linked with the
+# guest's libc as on this machine, in /helpers (the guests have no compiler:
+# TFTRACE_HELPERS). Sets userland_ARCH, or says why not.
+userland_arm64= userland_riscv64=
+userland() { # SUITE ARCH PERS
+	u=$work/userland-$2
+	rm -rf "$u" "$u.ul" && mkdir -p "$u" "$u.ul"
+	pkgs="libc6 libacl1 libattr1 libgmp10 libselinux1 libpcre2-8-0 coreutils dash grep sed mawk diffutils strace"
+	[ "$1" = trixie ] && pkgs="$pkgs libcap2 libssl3t64 libzstd1 zlib1g libsystemd0"
+	[ "$1" = bookworm ] && pkgs="$pkgs libunwind8 liblzma5"
+	for pkg in $pkgs util-linux; do
+		deb=$(deb_fetch "$1" "$2" "$pkg") || { say "no tftrace.sh in the $2 guest: cannot fetch $pkg"; return 1; }
+		if [ "$pkg" = util-linux ]; then # setsid only (no libraries needed)
+			dpkg-deb -x "$deb" "$u.ul"
+		else
+			dpkg-deb -x "$deb" "$u"
+		fi
+	done
+	# merged /usr (bookworm's packages still ship /bin, /lib)
+	mkdir -p "$u/usr/bin" "$u/usr/sbin" "$u/usr/lib"
+	for d in bin sbin lib; do
+		if [ -d "$u/$d" ] && [ ! -L "$u/$d" ]; then
+			cp -a "$u/$d/." "$u/usr/$d/" && rm -rf "${u:?}/$d"
+		fi
+		ln -sfn "usr/$d" "$u/$d"
+	done
+	cp "$(ls "$u.ul/usr/bin/setsid" "$u.ul/bin/setsid" 2>/dev/null | head -n 1)" "$u/usr/bin/setsid"
+	ln -sf dash "$u/usr/bin/sh"
+	ln -sf mawk "$u/usr/bin/awk"
+	rm -rf "$u/usr/share" "$u"/usr/lib/*/gconv "$u.ul" # (no iconv: 20 MB less to boot)
+	mkdir -p "$u/src/tests/lib" "$u/helpers" "$u/etc" "$u/tmp"
+	cp "$root/tests/tftrace.sh" "$u/src/tests/" && cp "$root/tests/lib/common.sh" "$u/src/tests/lib/"
+	echo tfguest > "$u/etc/hostname"
+	for h in restart badexec seccomp_stack thread thread_exec untraced; do
+		$(cc_for "$3") -O2 -Wall -Wextra -pthread -o "$u/helpers/$h" "$root/tests/c/$h.c" 2>"$work/cc-$h.log" ||
+			{ say "no tftrace.sh in the $2 guest: tests/c/$h.c: $(head -n 1 "$work/cc-$h.log")"; return 1; }
+	done
+}
+case " $kernels " in *" arm64"*)
+	[ -x "$work/tftrace-aarch64" ] && userland bookworm arm64 aarch64 && userland_arm64=$work/userland-arm64 ;;
+esac
+case " $kernels " in *" riscv64 "*)
+	[ -x "$work/tftrace-riscv64" ] && userland trixie riscv64 riscv64 && userland_riscv64=$work/userland-riscv64 ;;
+esac
+
 gen() { # DIR GROUP FOREIGN
 	mkdir -p "$1"
 	"$work/kgen" "$@" >&2
@@ -195,6 +256,8 @@ judge() {
 		/^ok enosys/ { enosys = 1 }
 		$1 == "check" && $2 == "exec_install" { inst = $3 " " $4 }
 		$1 == "check" && $2 == "exec_exit" { xit = $3 }
+		$1 == "TFK" && $2 == "guard-expect" { gexp = $3 }
+		/^ok guard / { guard++ }
 		END {
 			bad = ""
 			if (progs == "" || vfail != 0) bad = bad "verdicts incomplete; "
@@ -217,6 +280,12 @@ judge() {
 				else
 					detail = detail "; tracefilter_install+exec ok"
 			}
+			if (gexp != "" && guard != 5)
+				bad = bad "CLONE_UNTRACED guard: " guard + 0 " of 5 cases as expected; "
+			else if (gexp == "clone")
+				detail = detail "; CLONE_UNTRACED guard: plain clone not stopped, clone/thread/clone3 stopped and cleared"
+			else if (gexp == "unsupported")
+				detail = detail "; CLONE_UNTRACED guard: plain clone not stopped, clone3 stopped and cleared, clone/thread stopped, E_UNSUPPORTED, child escapes (documented)"
 			if (nfail) bad = bad nfail " FAIL lines, first: " why
 			if (bad != "") { print "FAIL\t" bad; exit }
 			print "ok\t" detail
@@ -243,6 +312,11 @@ for p in i386 x32; do
 		timeout 300 "$work/kcheck-$p" verdict "$work/x86/$p.list" "$work/x86" || true
 		set -- $(cat "$work/x86/$p.enosys")
 		timeout 60 "$work/guest-x86_64" exec "$work/x86/exec.bpf" "$work/kcheck-$p" enosys "$1" "$2" || true
+		if [ -x "$work/untraced-$p" ]; then
+			echo x > "$work/guard-target"
+			echo "TFK guard-expect clone" # an x86_64 tracer rewrites clone's flags in the registers
+			timeout 120 "$work/kguard-x86_64" clone "$work/untraced-$p" "$work/guard-target" || true
+		fi
 	} > "$work/native-$p.log" 2>&1
 	report "$p" "$native" "$work/native-$p.log" "" "$work/x86"
 done
@@ -254,6 +328,11 @@ boot() {
 	shift 4
 	pers=$*
 	r=$work/root-$name
+	mkdir -p "$r"
+	userland=
+	[ "$arch" = arm64 ] && userland=$userland_arm64
+	[ "$arch" = riscv64 ] && userland=$userland_riscv64
+	[ -n "$userland" ] && cp -a "$userland/." "$r/"
 	mkdir -p "$r/bin" "$r/k"
 	cp "$g"/* "$r/k/"
 	guest=
@@ -270,6 +349,18 @@ boot() {
 		echo 'echo "TFK kernel $(uname -r)"'
 		[ -n "$guest" ] && echo "guest checks --trace-nr $(($(cut -d' ' -f1 "$g/$1.enosys"))) /k/openat-speed-auto.bpf"
 		[ -n "$guest" ] && echo "sh /bin/tftrace-check"
+		if [ -n "$guest" ]; then
+			cp "$(echo "$guest" | sed 's/guest-/kguard-/')" "$r/bin/kguard"
+			echo 'echo x > /guard-target'
+			# clone's flags: rewritten with the registers by an x86_64 tracer, else
+			# with PTRACE_SET_SYSCALL_INFO (Linux 6.16); E_UNSUPPORTED before.
+			if [ "$arch" = amd64 ]; then
+				echo 'clear=clone'
+			else
+				echo 'v=$(uname -r); maj=${v%%.*}; v=${v#*.}; min=${v%%[!0-9]*}'
+				echo 'if [ $((maj * 1000 + min)) -ge 6016 ]; then clear=clone; else clear=unsupported; fi'
+			fi
+		fi
 		for p in $pers; do
 			[ -x "$work/kcheck-$p" ] || continue
 			cp "$work/kcheck-$p" "$r/bin/"
@@ -279,7 +370,19 @@ boot() {
 			echo "kcheck-$p cost $1 $rounds $batch floor=floor ours=/k/${3#ours=} size=/k/${4#size=}"
 			set -- $(cat "$g/$p.enosys")
 			[ -n "$guest" ] && echo "guest exec /k/exec.bpf /bin/kcheck-$p enosys $1 $2"
+			if [ -n "$guest" ] && [ -x "$work/untraced-$p" ]; then
+				cp "$work/untraced-$p" "$r/bin/"
+				echo 'echo "TFK guard-expect $clear"'
+				echo "kguard \$clear /bin/untraced-$p /guard-target"
+			fi
 		done
+		if [ -n "$userland" ]; then
+			echo 'mount -t devtmpfs dev /dev'
+			echo 'echo "TFT-BEGIN $(cut -d" " -f1 /proc/uptime)"'
+			# (full paths: busybox's shell would run its own env and sh)
+			echo '/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp TFTRACE=/bin/tftrace TFTRACE_HELPERS=/helpers /usr/bin/sh /src/tests/tftrace.sh'
+			echo 'echo "TFT-END $(cut -d" " -f1 /proc/uptime)"'
+		fi
 		init_tail
 	} > "$r/init"
 	chmod +x "$r/init"
@@ -315,6 +418,21 @@ boot() {
 		ok*) result "tftrace:$arch" "$kver" ok "${line#ok tftrace: }" ;;
 		*) result "tftrace:$arch" "$kver" FAIL "${line:-no tftrace result}" ;;
 		esac
+	fi
+	# tests/tftrace.sh on this kernel: its summary line, and what it skipped.
+	if [ $ok = 1 ] && [ -n "$userland" ]; then
+		sed -n '/^TFT-BEGIN/,/^TFT-END/p' "$work/serial-$name.txt" > "$work/tftrace-$name.txt"
+		sum=$(sed -n 's/^  \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' "$work/tftrace-$name.txt")
+		# guest seconds (-icount: 10^9 guest instructions each)
+		secs=$(awk '/^TFT-BEGIN/ { b = $2 } /^TFT-END/ { printf "%.1f", $2 - b }' "$work/tftrace-$name.txt")
+		sum="$sum in ${secs}s of guest time"
+		skips=$(sed -n 's/^  SKIP: //p' "$work/tftrace-$name.txt" | cut -d: -f1 | tr '\n' ';')
+		case $sum in
+		*" 0 failed"*) result "tftrace.sh:$arch" "$kver" ok "tests/tftrace.sh: $sum${skips:+ ($skips)}" ;;
+		*) result "tftrace.sh:$arch" "$kver" FAIL "tests/tftrace.sh: ${sum:-no summary}: $(grep -m 3 'FAIL' "$work/tftrace-$name.txt" | tr '\n' ' ')" ;;
+		esac
+	elif [ $ok = 1 ] && { [ "$arch" = arm64 ] || [ "$arch" = riscv64 ]; }; then
+		result "tftrace.sh:$arch" "$kver" SKIP "no userland or no tftrace for $arch (see the messages above)"
 	fi
 	# The kernel's facts as tracefilter_probe sees them.
 	if [ $ok = 1 ] && [ -z "$guest" ]; then
