@@ -123,6 +123,14 @@ const X32_ONLY: [&str; 36] = [
 ];
 const X32_BASE: u32 = 512;
 
+/// Where the `syscalls` crate's aarch64 table differs from the kernel's
+/// (include/uapi/asm-generic/unistd.h, which arm64 uses): 79 is
+/// `__NR3264_fstatat`, named `newfstatat` on 64-bit arches (as the crate's
+/// riscv64 table and strace spell it), and 403..=423, the `*_time64` calls,
+/// exist only `#if defined(__SYSCALL_COMPAT) || __BITS_PER_LONG == 32`.
+const AARCH64_RENAMED: (u32, &str) = (79, "newfstatat");
+const AARCH64_ABSENT: std::ops::RangeInclusive<u32> = 403..=423;
+
 /// One lookup pair per table of the `syscalls` crate. The crate spells
 /// syscalls whose name is a Rust keyword as raw identifiers ("r#break");
 /// the kernel and strace spell them plainly.
@@ -178,6 +186,14 @@ impl Table {
     /// The syscall number of `name`, without the nr_flag.
     pub fn number(&self, name: &str) -> Option<u32> {
         let (by_name, _, _) = crate_lookups(self.kind);
+        if self.kind == Kind::Aarch64 {
+            let (renamed, kernel_name) = AARCH64_RENAMED;
+            return match by_name(name) {
+                _ if name == kernel_name => Some(renamed),
+                Some(nr) if nr == renamed || AARCH64_ABSENT.contains(&nr) => None,
+                found => found,
+            };
+        }
         if self.kind != Kind::X32 {
             return by_name(name);
         }
@@ -190,6 +206,13 @@ impl Table {
     /// The name of syscall `nr` (without the nr_flag), if it has one.
     pub fn name_of(&self, nr: u32) -> Option<&'static str> {
         let (_, by_nr, _) = crate_lookups(self.kind);
+        if self.kind == Kind::Aarch64 {
+            return match nr {
+                _ if nr == AARCH64_RENAMED.0 => Some(AARCH64_RENAMED.1),
+                _ if AARCH64_ABSENT.contains(&nr) => None,
+                _ => by_nr(nr),
+            };
+        }
         if self.kind != Kind::X32 {
             return by_nr(nr);
         }
@@ -227,6 +250,17 @@ mod tests {
         assert_eq!(t("i386").name_of(17), Some("break"));
         assert_eq!(t("i386").number("break"), Some(17));
         assert_eq!(t("i386").number("r#break"), None);
+    }
+
+    #[test]
+    fn aarch64_follows_the_kernel_table() {
+        let a = Table::by_name("aarch64").unwrap();
+        assert_eq!(a.number("newfstatat"), Some(79));
+        assert_eq!(a.name_of(79), Some("newfstatat"));
+        assert_eq!(a.number("fstatat"), None, "no such name in the kernel");
+        assert_eq!(a.number("clock_gettime64"), None, "32-bit only");
+        assert_eq!(a.name_of(403), None);
+        assert_eq!(a.name_of(424), Some("pidfd_send_signal"));
     }
 
     #[test]

@@ -97,10 +97,6 @@ if have strace; then
 	: >"$odd"
 	# (access is faccessat on the newer arches)
 	case $arch in x86_64) set_=execve,openat,access,newfstatat,close ;; *) set_=execve,openat,faccessat,newfstatat,close ;; esac
-	if [ "$arch" != x86_64 ] && ! $T "$TFTRACE" -o /dev/null -e trace=newfstatat -- true 2>"$TMP/err"; then
-		skip "newfstatat (strace's and the kernel's name) left out of the set: tftrace on $arch says: $(head -n 1 "$TMP/err")"
-		set_=$(echo "$set_" | sed 's/,newfstatat//')
-	fi
 	cmd='exec cat /etc/hostname /nonexistent/file "$1"'
 	$T strace -o "$TMP/sd" -e trace=$set_ -- sh -c "$cmd" sh "$odd" >/dev/null 2>&1
 	$T "$TFTRACE" -o "$TMP/td" -e trace=$set_ -- sh -c "$cmd" sh "$odd" >/dev/null 2>&1
