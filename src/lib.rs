@@ -113,10 +113,13 @@ mod weights;
 
 pub use api::{cacheable, check, child, disassemble, evaluate, tracer, verify, Filter};
 pub use bpf::Insn;
-pub use compile::{compile, compile_guarded, compile_weighted, Program};
+pub use compile::{
+    compile, compile_actions, compile_actions_guarded, compile_actions_weighted, compile_guarded,
+    compile_weighted, Program,
+};
 pub use emulate::{CheckError, Run, SeccompData};
 pub use error::{Error, Result};
 pub use names::Table as SyscallTable;
-pub use spec::{Objective, Options, Personality, Strategy};
+pub use spec::{ActionMap, Objective, Options, Personality, Strategy};
 pub use stats::{PersonalityStats, Stats};
 pub use weights::SyscallWeights;
