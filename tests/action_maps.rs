@@ -45,7 +45,7 @@ fn actions(pool: Vec<u32>, max: u32) -> impl Strategy<Value = Vec<u32>> {
         move |runs| {
             let mut v = Vec::new();
             for (i, len) in runs {
-                v.extend(std::iter::repeat(pool[i]).take(len as usize));
+                v.extend(std::iter::repeat_n(pool[i], len as usize));
             }
             v.truncate(max as usize);
             v
