@@ -1,8 +1,9 @@
 /*
  * syscall_set.h: the syscall set a tool asks tracefilter about, one bitmap
- * per personality, built from the command line. Shared by tfdump and
- * tfbench; a tracer would have its own (strace builds its bitmaps from its
- * own qualifiers).
+ * per personality, built from the command line; with NAME=ACTION items, one
+ * action map per personality instead. Shared by tfdump and tfbench; a
+ * tracer would have its own (strace builds its bitmaps from its own
+ * qualifiers).
  *
  * Messages go to stderr prefixed by the program's name; functions return 0
  * or -1 (usage errors: unknown names, unreadable files).
@@ -25,6 +26,7 @@ struct set_pers {
 	char short_name[16];   /* the table's name, e.g. "x86_64" */
 	struct tracefilter_personality p;
 	uint8_t *bits;
+	uint32_t *actions; /* NULL unless set_assign_list made the action map */
 };
 
 extern char *program_invocation_short_name;
@@ -63,6 +65,7 @@ static inline int set_add_personality(struct set_pers *ps, size_t *n, const char
 		perror(me);
 		return -1;
 	}
+	p->actions = NULL;
 	p->name = arg;
 	memcpy(p->short_name, name, sizeof(name));
 	p->p.traced = p->bits;
@@ -114,7 +117,8 @@ static inline int set_mark(struct set_pers *ps, size_t n, const char *item)
 	return known ? 0 : -1;
 }
 
-/* Marks a comma-separated list of names or numbers. */
+/* Marks a comma-separated list of names or numbers; NAME=ACTION items are
+ * left to set_assign_list. */
 static inline int set_mark_list(struct set_pers *ps, size_t n, const char *list)
 {
 	char *copy = strdup(list), *save = NULL;
@@ -125,7 +129,125 @@ static inline int set_mark_list(struct set_pers *ps, size_t n, const char *list)
 		return -1;
 	}
 	for (char *item = strtok_r(copy, ",", &save); item && !rc; item = strtok_r(NULL, ",", &save))
-		rc = set_mark(ps, n, item);
+		if (!strchr(item, '='))
+			rc = set_mark(ps, n, item);
+	free(copy);
+	return rc;
+}
+
+/* Whether a list holds NAME=ACTION items (and so needs action maps). */
+static inline int set_has_actions(const char *list)
+{
+	return list && strchr(list, '=') != NULL;
+}
+
+/* The seccomp return value ACTION names: allow, log, kill (the process),
+ * kill_thread, user_notif, trap[:N], trace[:N], errno:N; N (decimal or 0x
+ * hex, at most 0xffff) is the value's data bits. */
+static inline int set_parse_action(const char *s, uint32_t *out)
+{
+	static const struct {
+		const char *name;
+		uint32_t value;
+		int data; /* 0: none, 1: optional, 2: required */
+	} known[] = {
+		{ "allow", SECCOMP_RET_ALLOW, 0 },
+		{ "log", SECCOMP_RET_LOG, 0 },
+		{ "kill", SECCOMP_RET_KILL_PROCESS, 0 },
+		{ "kill_process", SECCOMP_RET_KILL_PROCESS, 0 },
+		{ "kill_thread", SECCOMP_RET_KILL_THREAD, 0 },
+		{ "user_notif", SECCOMP_RET_USER_NOTIF, 0 },
+		{ "trap", SECCOMP_RET_TRAP, 1 },
+		{ "trace", SECCOMP_RET_TRACE, 1 },
+		{ "errno", SECCOMP_RET_ERRNO, 2 },
+	};
+	const char *colon = strchr(s, ':');
+	size_t len = colon ? (size_t)(colon - s) : strlen(s);
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		unsigned long data = 0;
+		char *end;
+
+		if (strlen(known[i].name) != len || strncmp(s, known[i].name, len))
+			continue;
+		if (colon) {
+			errno = 0;
+			data = strtoul(colon + 1, &end, 0);
+			if (!known[i].data || colon[1] < '0' || colon[1] > '9' || *end || errno ||
+			    data > SECCOMP_RET_DATA)
+				break;
+		} else if (known[i].data == 2) {
+			break;
+		}
+		*out = known[i].value | (uint32_t)data;
+		return 0;
+	}
+	fprintf(stderr,
+		"%s: bad action '%s' (allow, log, kill, kill_thread, user_notif, trap[:N], "
+		"trace[:N], errno:N; N at most 0xffff)\n",
+		program_invocation_short_name, s);
+	return -1;
+}
+
+/* Gives every personality its action map: SECCOMP_RET_TRACE for the marked
+ * numbers, SECCOMP_RET_ALLOW for the others, then each NAME=ACTION item of
+ * the comma-separated list (NAME a name or number, as for set_mark) in
+ * every personality that knows NAME. */
+static inline int set_assign_list(struct set_pers *ps, size_t n, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && copy; i++) {
+		ps[i].actions = malloc((ps[i].p.nsyscalls + 1) * sizeof(uint32_t));
+		if (!ps[i].actions) {
+			free(copy);
+			copy = NULL;
+			break;
+		}
+		for (uint32_t nr = 0; nr < ps[i].p.nsyscalls; nr++)
+			ps[i].actions[nr] = set_is_traced(&ps[i], nr) ? SECCOMP_RET_TRACE
+								      : SECCOMP_RET_ALLOW;
+	}
+	if (!copy) {
+		perror(program_invocation_short_name);
+		return -1;
+	}
+	for (char *item = strtok_r(copy, ",", &save); item && !rc; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '='), *end;
+		unsigned long nr;
+		uint32_t value;
+		int known = 0;
+
+		if (!eq)
+			continue;
+		*eq = 0;
+		if (set_parse_action(eq + 1, &value)) {
+			rc = -1;
+			break;
+		}
+		errno = 0;
+		nr = strtoul(item, &end, 10);
+		for (size_t i = 0; i < n; i++) {
+			const struct tracefilter_personality *p = &ps[i].p;
+			uint32_t k;
+
+			if (*item && !*end && !errno)
+				k = nr < p->nsyscalls ? (uint32_t)nr : UINT32_MAX;
+			else if (tracefilter_syscall_number(p->audit_arch, p->nr_flag, item, &k) !=
+				 TRACEFILTER_OK)
+				continue;
+			if (k >= p->nsyscalls)
+				continue;
+			ps[i].actions[k] = value;
+			known = 1;
+		}
+		if (!known) {
+			fprintf(stderr, "%s: unknown syscall '%s'\n", program_invocation_short_name,
+				item);
+			rc = -1;
+		}
+	}
 	free(copy);
 	return rc;
 }
@@ -204,8 +326,10 @@ static inline int set_mark_traced_by(struct set_pers *ps, size_t n, const char *
 
 static inline void set_free(struct set_pers *ps, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(ps[i].bits);
+		free(ps[i].actions);
+	}
 }
 
 #endif

@@ -4,8 +4,10 @@
  *   tfdump [-p PERSONALITY]... [--objective speed|size] [--strategy NAME]
  *          [--all-but] [--traced-by FILE] [SYSCALLS]
  *
- * SYSCALLS is a comma-separated list of names or numbers (tfdump --help
- * explains every option); --traced-by adds
+ * SYSCALLS is a comma-separated list of names or numbers, each traced, or
+ * NAME=ACTION items that give a syscall its own return value (tfdump --help
+ * explains every option; with them the set is compiled as action maps by
+ * tracefilter_compile_actions); --traced-by adds
  * the numbers a raw struct sock_filter program in FILE returns
  * SECCOMP_RET_TRACE for (e.g. strace's own program for a set). Personalities
  * default to x86_64, i386 and x32, the first being the native one.
@@ -29,7 +31,12 @@ static void usage(FILE *f)
 		"\n"
 		"SYSCALLS   names or numbers, comma-separated (openat,execve or 257,59); each is\n"
 		"           traced in every personality that has it; no classes (%%file) or !\n"
-		"--all-but  trace every number but SYSCALLS (strace's !SYSCALLS)\n"
+		"           NAME=ACTION gives NAME that return value instead (the others stay\n"
+		"           trace or allow), e.g. execve=trace:1,openat=trace,kill=errno:1;\n"
+		"           ACTION: allow, log, kill (the process), kill_thread, user_notif,\n"
+		"           trap[:N], trace[:N], errno:N (N: the data bits, at most 0xffff)\n"
+		"--all-but  trace every number but SYSCALLS (strace's !SYSCALLS; NAME=ACTION items\n"
+		"           apply after it)\n"
 		"--traced-by FILE\n"
 		"           also trace every number the program in FILE returns SECCOMP_RET_TRACE\n"
 		"           for: a raw struct sock_filter array as the kernel takes it, e.g.\n"
@@ -65,12 +72,25 @@ static int print_program(const struct tracefilter_program *prog, const struct se
 	       st.all_cacheable ? "yes" : "no");
 	for (size_t i = 0; i < st.count; i++) {
 		const struct tracefilter_personality_stats *ps = &st.personalities[i];
+		uint32_t traced = 0, other = 0;
 
-		printf("personality %s (%#010x/%#x): %u syscalls, %u traced, %u allowed, "
-		       "mean executed %.2f, max %u, cacheable %s\n",
-		       pers[i].name, ps->audit_arch, ps->nr_flag, pers[i].p.nsyscalls,
-		       set_count_traced(&pers[i]), ps->allowed, ps->mean_executed, ps->max_executed,
-		       ps->nr_flag ? "never (nr_flag)" : ps->cacheable ? "yes" : "no");
+		if (pers[i].actions) {
+			/* an action map: traced = any TRACE value, other = neither
+			 * that nor exactly ALLOW (ERRNO, KILL, LOG, ALLOW|data...) */
+			for (uint32_t nr = 0; nr < pers[i].p.nsyscalls; nr++)
+				traced += (pers[i].actions[nr] & SECCOMP_RET_ACTION_FULL) ==
+					  SECCOMP_RET_TRACE;
+			other = pers[i].p.nsyscalls - traced - ps->allowed;
+		} else {
+			traced = set_count_traced(&pers[i]);
+		}
+		printf("personality %s (%#010x/%#x): %u syscalls, %u traced, %u allowed, ",
+		       pers[i].name, ps->audit_arch, ps->nr_flag, pers[i].p.nsyscalls, traced,
+		       ps->allowed);
+		if (pers[i].actions)
+			printf("%u other, ", other);
+		printf("mean executed %.2f, max %u, cacheable %s\n", ps->mean_executed,
+		       ps->max_executed, ps->nr_flag ? "never (nr_flag)" : ps->cacheable ? "yes" : "no");
 	}
 
 	len = tracefilter_disassemble(fprog, NULL, 0);
@@ -89,6 +109,7 @@ int main(int argc, char **argv)
 {
 	struct set_pers ps[SET_MAX_PERS];
 	struct tracefilter_personality views[SET_MAX_PERS];
+	struct tracefilter_action_map maps[SET_MAX_PERS];
 	struct tracefilter_options opts;
 	struct tracefilter_program *prog = NULL;
 	const char *set = NULL, *traced_by = NULL;
@@ -150,9 +171,20 @@ int main(int argc, char **argv)
 	}
 	if (all_but)
 		set_invert(ps, n);
-	for (size_t i = 0; i < n; i++)
-		views[i] = ps[i].p;
-	st = tracefilter_compile(views, n, &opts, &prog);
+	if (set_has_actions(set)) {
+		if (set_assign_list(ps, n, set)) {
+			rc = 2;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			maps[i] = (struct tracefilter_action_map){ ps[i].p.audit_arch, ps[i].p.nr_flag,
+								   ps[i].actions, ps[i].p.nsyscalls };
+		st = tracefilter_compile_actions(maps, n, &opts, &prog);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			views[i] = ps[i].p;
+		st = tracefilter_compile(views, n, &opts, &prog);
+	}
 	if (st != TRACEFILTER_OK) {
 		fprintf(stderr, "tfdump: %s\n", tracefilter_strerror(st));
 		if (st == TRACEFILTER_E_STRATEGY &&
