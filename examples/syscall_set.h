@@ -324,6 +324,96 @@ static inline int set_mark_traced_by(struct set_pers *ps, size_t n, const char *
 	return rc ? -1 : 0;
 }
 
+/* Reads an action map file: lines "NAME NR VALUE [SYSCALL]" (NAME a
+ * personality as for -p, NR without its nr_flag, VALUE the full return
+ * value, 0x hex or decimal), and "unknown * VALUE [-]", the value for every
+ * other arch (*unknown_arch; *has_unknown is set). Each personality named
+ * gets an action map up to its largest NR; numbers it does not list get
+ * SECCOMP_RET_ALLOW. integrations/proot/extract.sh writes such files. */
+static inline int set_read_map(struct set_pers *ps, size_t *n, const char *path,
+			       uint32_t *unknown_arch, int *has_unknown)
+{
+	static char names[SET_MAX_PERS][48];
+	const char *me = program_invocation_short_name;
+	char line[256], name[32], nr_s[32];
+	uint32_t max[SET_MAX_PERS] = { 0 };
+	size_t first = *n, count = 0, lineno;
+	FILE *f = fopen(path, "r");
+	unsigned long value, nr;
+
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", me, path, strerror(errno));
+		return -1;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		rewind(f);
+		lineno = 0;
+		while (fgets(line, sizeof(line), f)) {
+			char *end;
+			size_t i;
+
+			lineno++;
+			if (line[0] == '#' || line[0] == '\n')
+				continue;
+			if (sscanf(line, "%31s %31s %lx", name, nr_s, &value) != 3 || value > UINT32_MAX)
+				goto bad;
+			if (!strcmp(name, "unknown")) {
+				*unknown_arch = (uint32_t)value;
+				*has_unknown = 1;
+				continue;
+			}
+			errno = 0;
+			nr = strtoul(nr_s, &end, 10);
+			if (*end || errno || nr >= TRACEFILTER_MAX_NSYSCALLS)
+				goto bad;
+			for (i = 0; i < count && strcmp(names[first + i], name); i++)
+				;
+			if (pass == 0) {
+				if (i == count) {
+					if (first + count == SET_MAX_PERS) {
+						fprintf(stderr, "%s: at most %d personalities\n", me,
+							SET_MAX_PERS);
+						fclose(f);
+						return -1;
+					}
+					snprintf(names[first + count++], sizeof(names[0]), "%s", name);
+				}
+				max[i] = nr > max[i] ? (uint32_t)nr : max[i];
+			} else {
+				ps[first + i].actions[nr] = (uint32_t)value;
+			}
+		}
+		if (pass == 0) {
+			for (size_t i = 0; i < count; i++) {
+				char arg[48];
+
+				snprintf(arg, sizeof(arg), "%.31s:%u", names[first + i], max[i] + 1);
+				memcpy(names[first + i], arg, sizeof(arg));
+				if (set_add_personality(ps, n, names[first + i]))
+					goto fail;
+				ps[*n - 1].actions = malloc((max[i] + 1) * sizeof(uint32_t));
+				if (!ps[*n - 1].actions) {
+					perror(me);
+					goto fail;
+				}
+				for (uint32_t k = 0; k <= max[i]; k++)
+					ps[*n - 1].actions[k] = SECCOMP_RET_ALLOW;
+				/* the names compare without the size again */
+				*strchr(names[first + i], ':') = 0;
+			}
+		}
+	}
+	for (size_t i = 0; i < count; i++) /* as -p would print it */
+		names[first + i][strlen(names[first + i])] = ':';
+	fclose(f);
+	return 0;
+bad:
+	fprintf(stderr, "%s: %s:%zu: not \"NAME NR VALUE [SYSCALL]\"\n", me, path, lineno);
+fail:
+	fclose(f);
+	return -1;
+}
+
 static inline void set_free(struct set_pers *ps, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

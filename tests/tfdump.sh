@@ -115,6 +115,32 @@ for bad in 'execve=bogus' 'execve=errno' 'execve=allow:1' 'execve=trace:0x10000'
 	st=$?
 	check "'$bad': exit 2 (got $st): $(cat "$TMP/err")" sh -c "[ $st -eq 2 ] && [ -s '$TMP/err' ]"
 done
+# --map: a map file in integrations/proot/extract.sh's form; -o writes the
+# program, which tfdump --map must then reproduce number by number.
+{
+	echo "x86_64 0 0x7fff0000 read"
+	echo "x86_64 2 0x7ff00000 open"
+	echo "x86_64 59 0x7ff00001 execve"
+	echo "x86_64 62 0x00050001 kill"
+	echo "x32 2 0x7ff00001 open"
+	echo "i386 11 0x7ff00001 execve"
+	echo "unknown * 0x00000000 -"
+} >"$TMP/map"
+$T ./build/tfdump --map "$TMP/map" --unknown-nr allow -o "$TMP/prog" >"$TMP/dump" 2>"$TMP/err"
+st=$?
+check "--map: exit 0 (got $st $(cat "$TMP/err")); x86_64 60 allowed of 63 with 2 traced, 1 other; x32 and i386 read" \
+	sh -c "[ $st -eq 0 ] && grep -q '^personality x86_64:63 .* 63 syscalls, 2 traced, 60 allowed, 1 other,' '$TMP/dump' && grep -q '^personality x32:3 .* 1 traced, 2 allowed, 0 other' '$TMP/dump' && grep -q '^personality i386:12 ' '$TMP/dump'"
+len=$(sed -n 's/^length: //p' "$TMP/dump")
+check "-o wrote the $len instructions listed" [ "$(wc -c <"$TMP/prog")" -eq $((len * 8)) ]
+check "--map: the listing returns TRACE(1), TRACE, ERRNO(1), ALLOW and KILL_THREAD (other arches)" \
+	sh -c "for v in 'TRACE(1)' TRACE 'ERRNO(1)' ALLOW KILL_THREAD; do grep -q \"; \$v\\\$\" '$TMP/dump' || exit 1; done"
+$T ./build/tfdump --map "$TMP/map" read >/dev/null 2>&1
+check "--map with SYSCALLS: exit 2" [ $? -eq 2 ]
+echo "x86_64 zero 0x7fff0000 read" >"$TMP/badmap"
+$T ./build/tfdump --map "$TMP/badmap" >/dev/null 2>"$TMP/err"
+st=$?
+check "--map with a bad line: exit 2 (got $st): $(cat "$TMP/err")" sh -c "[ $st -eq 2 ] && grep -q 'badmap:1' '$TMP/err'"
+
 $T ./build/tfdump --help >"$TMP/help" 2>&1
 check "--help explains NAME=ACTION and every action" \
 	sh -c "grep -q 'NAME=ACTION' '$TMP/help' && for a in allow log kill kill_thread user_notif 'trap\[:N\]' 'trace\[:N\]' 'errno:N'; do grep -q \"\$a\" '$TMP/help' || exit 1; done"
