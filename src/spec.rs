@@ -92,7 +92,8 @@ pub struct ActionMap<'a> {
     pub nr_flag: u32,
     /// `actions[i]`: what the filter returns for number `i` (before the
     /// flag). Its length is the number of syscalls; any other number of
-    /// its arch gets `unknown_nr_action`. At most [`MAX_NSYSCALLS`].
+    /// its arch gets `unknown_nr_action`. At most 2^20
+    /// (`TRACEFILTER_MAX_NSYSCALLS`).
     pub actions: &'a [u32],
 }
 

@@ -19,7 +19,7 @@ pub struct tracefilter_action_map {
     pub audit_arch: u32,
     /// ORed into every number of this personality: x32 0x40000000, else 0.
     pub nr_flag: u32,
-    /// actions[nr], nr < nsyscalls: the filter's full 32-bit return value
+    /// `actions[nr]`, nr < nsyscalls: the filter's full 32-bit return value
     /// for that number, data bits included (e.g. SECCOMP_RET_TRACE | 1,
     /// SECCOMP_RET_TRACE | 0, SECCOMP_RET_ALLOW); NULL only when nsyscalls
     /// is 0. The action part (SECCOMP_RET_ACTION_FULL) must be one the
@@ -51,7 +51,7 @@ impl OwnedMap {
 }
 
 /// As tracefilter_compile, with action maps instead of bitmaps: the program
-/// returns exactly actions[nr] (data bits included) for every number of
+/// returns exactly `actions[nr]` (data bits included) for every number of
 /// every map, opts->unknown_nr_action for the other numbers of their
 /// arches and opts->unknown_arch_action for other arches; any number of
 /// distinct values. From opts it uses unknown_nr_action,
