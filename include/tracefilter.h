@@ -699,7 +699,7 @@ const char *tracefilter_version(void);
  * distinct values. From opts it uses unknown_nr_action,
  * unknown_arch_action, strategy, objective, weights (one array per map,
  * weighing the numbers whose value is SECCOMP_RET_ALLOW) and flags;
- * allowed_action is not used, traced_action only as the value of the
+ * allowed_action is not used (nor checked), traced_action only as the value of the
  * CLONE_UNTRACED guard's stops when TRACEFILTER_COMPILE_GUARD_UNTRACED is
  * set: then every clone whose value is ALLOW or LOG returns traced_action
  * when its flags carry CLONE_UNTRACED (its own value otherwise), and every

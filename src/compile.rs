@@ -95,7 +95,7 @@ pub fn compile_guarded(
 /// `actions[nr]` (data bits included) for every number of every map,
 /// `opts.unknown_nr_action` for the other numbers of their arches and
 /// `opts.unknown_arch_action` for the other arches. `opts.traced_action`
-/// and `opts.allowed_action` are not used. Errors as for [`compile`]; a
+/// and `opts.allowed_action` are neither used nor checked. Errors as for [`compile`]; a
 /// forced `bits` strategy serves maps whose every block of 32 numbers has
 /// at most two values, else [`Error::Strategy`].
 ///
@@ -132,7 +132,11 @@ pub fn compile_actions_weighted(
     opts: &Options,
     weights: &SyscallWeights,
 ) -> Result<Program> {
-    let opts = &map_options(opts);
+    // traced_action is the guard's only; unused here, it is not checked.
+    let opts = &Options {
+        traced_action: crate::bpf::SECCOMP_RET_TRACE,
+        ..map_options(opts)
+    };
     compile_adjusted(maps, Decisions::from_maps(maps, opts)?, opts, weights)
 }
 

@@ -57,7 +57,7 @@ impl OwnedMap {
 /// distinct values. From opts it uses unknown_nr_action,
 /// unknown_arch_action, strategy, objective, weights (one array per map,
 /// weighing the numbers whose value is SECCOMP_RET_ALLOW) and flags;
-/// allowed_action is not used, traced_action only as the value of the
+/// allowed_action is not used (nor checked), traced_action only as the value of the
 /// CLONE_UNTRACED guard's stops when TRACEFILTER_COMPILE_GUARD_UNTRACED is
 /// set: then every clone whose value is ALLOW or LOG returns traced_action
 /// when its flags carry CLONE_UNTRACED (its own value otherwise), and every
@@ -88,7 +88,6 @@ pub unsafe extern "C" fn tracefilter_compile_actions(
     guard!(status, {
         let out = unsafe { ptr::get_mut(out, "out") }?;
         *out = std::ptr::null_mut();
-        let list = unsafe { ptr::slice(maps, count, "maps") }?;
         if count == 0 {
             return Err(Error::Invalid("count is 0".into()));
         }
@@ -97,6 +96,7 @@ pub unsafe extern "C" fn tracefilter_compile_actions(
                 "count {count} exceeds {TRACEFILTER_MAX_PERSONALITIES}"
             )));
         }
+        let list = unsafe { ptr::slice(maps, count, "maps") }?;
         let (opts, raw) = unsafe { read_options(opts) }?;
         if raw.flags & !COMPILE_FLAGS != 0 {
             return Err(Error::Invalid(format!(
