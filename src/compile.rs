@@ -413,6 +413,71 @@ mod tests {
     }
 
     #[test]
+    fn action_maps_check_only_the_options_they_use() {
+        let actions = [SECCOMP_RET_ALLOW, SECCOMP_RET_TRACE | 1];
+        let m = ActionMap {
+            audit_arch: AUDIT_ARCH_X86_64,
+            nr_flag: 0,
+            actions: &actions,
+        };
+        let opts = Options {
+            traced_action: 0x0001_0000,
+            allowed_action: 0x0002_0000,
+            ..Options::default()
+        };
+        assert!(compile_actions(&[m], &opts).is_ok());
+        // The guard stops with traced_action: there it must be a TRACE.
+        assert!(matches!(
+            compile_actions_guarded(&[m], &opts, &[]),
+            Err(Error::Invalid(_))
+        ));
+        let opts = Options {
+            unknown_nr_action: 0x0001_0000,
+            ..Options::default()
+        };
+        assert!(matches!(
+            compile_actions(&[m], &opts),
+            Err(Error::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn guarded_action_maps_stop_only_clones_that_would_run_on() {
+        // x86_64: clone 56, clone3 435; i386: clone 120, clone3 435.
+        let mut x64 = vec![SECCOMP_RET_ALLOW; 462];
+        x64[59] = SECCOMP_RET_TRACE | 1;
+        let mut i386 = vec![SECCOMP_RET_LOG; 451];
+        i386[120] = SECCOMP_RET_TRACE | 1;
+        i386[435] = SECCOMP_RET_ERRNO | 38;
+        let maps = [
+            ActionMap {
+                audit_arch: AUDIT_ARCH_X86_64,
+                nr_flag: 0,
+                actions: &x64,
+            },
+            ActionMap {
+                audit_arch: AUDIT_ARCH_I386,
+                nr_flag: 0,
+                actions: &i386,
+            },
+        ];
+        let p = compile_actions_guarded(&maps, &Options::default(), &[]).unwrap();
+        let at = |arch, nr, flags: u64| {
+            let mut d = SeccompData::new(arch, nr);
+            d.args[0] = flags;
+            run(p.insns(), &d).action
+        };
+        const UNTRACED: u64 = 0x0080_0000;
+        assert_eq!(at(AUDIT_ARCH_X86_64, 56, 0), SECCOMP_RET_ALLOW);
+        assert_eq!(at(AUDIT_ARCH_X86_64, 56, UNTRACED), SECCOMP_RET_TRACE);
+        assert_eq!(at(AUDIT_ARCH_X86_64, 435, 0), SECCOMP_RET_TRACE);
+        assert_eq!(at(AUDIT_ARCH_X86_64, 59, 0), SECCOMP_RET_TRACE | 1);
+        assert_eq!(at(AUDIT_ARCH_I386, 120, UNTRACED), SECCOMP_RET_TRACE | 1);
+        assert_eq!(at(AUDIT_ARCH_I386, 435, 0), SECCOMP_RET_ERRNO | 38);
+        assert_eq!(at(AUDIT_ARCH_I386, 3, UNTRACED), SECCOMP_RET_LOG);
+    }
+
+    #[test]
     fn action_maps_refuse_unknown_actions_and_accept_data_bits() {
         let bad = [0x0001_0000u32];
         let m = |actions| ActionMap {
