@@ -480,6 +480,38 @@ struct tracefilter_stats {
 };
 
 /**
+ * One personality given as a full seccomp return value per syscall
+ * number. An array element like struct tracefilter_personality (not
+ * versioned).
+ */
+struct tracefilter_action_map {
+  /**
+   * `AUDIT_ARCH_*` as seen in `seccomp_data.arch`.
+   */
+  uint32_t audit_arch;
+  /**
+   * ORed into every number of this personality: x32 0x40000000, else 0.
+   */
+  uint32_t nr_flag;
+  /**
+   * `actions[nr]`, nr < nsyscalls: the filter's full 32-bit return value
+   * for that number, data bits included (e.g. SECCOMP_RET_TRACE | 1,
+   * SECCOMP_RET_TRACE | 0, SECCOMP_RET_ALLOW); NULL only when nsyscalls
+   * is 0. The action part (SECCOMP_RET_ACTION_FULL) must be one the
+   * kernel knows; the data bits are passed through as given. Only a
+   * value of exactly SECCOMP_RET_ALLOW counts as allowed in the
+   * figures (tracefilter_program_stats): it is the only one the
+   * kernel's action cache proves.
+   */
+  const uint32_t *actions;
+  /**
+   * Numbers >= nsyscalls get opts->unknown_nr_action; at most
+   * TRACEFILTER_MAX_NSYSCALLS.
+   */
+  uint32_t nsyscalls;
+};
+
+/**
  * What tracefilter_install did. Set `struct_size` to
  * sizeof(struct tracefilter_install_report) (or use
  * tracefilter_install_report_init). The rule of every versioned struct:
@@ -658,6 +690,38 @@ const char *tracefilter_strerror(int status);
  * The library version, e.g. "0.1.0".
  */
 const char *tracefilter_version(void);
+
+/**
+ * As tracefilter_compile, with action maps instead of bitmaps: the program
+ * returns exactly `actions[nr]` (data bits included) for every number of
+ * every map, opts->unknown_nr_action for the other numbers of their
+ * arches and opts->unknown_arch_action for other arches; any number of
+ * distinct values. From opts it uses unknown_nr_action,
+ * unknown_arch_action, strategy, objective, weights (one array per map,
+ * weighing the numbers whose value is SECCOMP_RET_ALLOW) and flags;
+ * allowed_action is not used (nor checked), traced_action only as the value of the
+ * CLONE_UNTRACED guard's stops when TRACEFILTER_COMPILE_GUARD_UNTRACED is
+ * set: then every clone whose value is ALLOW or LOG returns traced_action
+ * when its flags carry CLONE_UNTRACED (its own value otherwise), and every
+ * clone3 whose value is ALLOW or LOG returns traced_action; other values
+ * stay. The figures then count those clones and clone3 as not allowed.
+ *
+ * Statuses: TRACEFILTER_E_NULL (maps or out NULL, actions NULL with
+ * nsyscalls > 0); TRACEFILTER_E_INVALID (a value whose action part is not
+ * KILL_PROCESS, KILL_THREAD, TRAP, ERRNO, USER_NOTIF, TRACE, LOG or ALLOW;
+ * count 0 or above TRACEFILTER_MAX_PERSONALITIES; nsyscalls above
+ * TRACEFILTER_MAX_NSYSCALLS; bad options as for tracefilter_compile);
+ * TRACEFILTER_E_OVERLAP; TRACEFILTER_E_LIMIT (more than
+ * TRACEFILTER_MAX_TOTAL_NSYSCALLS numbers or TRACEFILTER_MAX_RUNS runs of
+ * equal values); TRACEFILTER_E_TOO_LARGE; TRACEFILTER_E_STRATEGY (bits or
+ * jset forced on maps where no block of 32 numbers is worth their test:
+ * for bits, a block needs three boundaries between just two values, so
+ * maps whose blocks all mix three or more values or few boundaries are
+ * refused; the other blocks of a map bits serves are compared as in
+ * search, whatever their values); TRACEFILTER_E_NO_MEMORY;
+ * TRACEFILTER_E_VERIFY. On failure `*out` is NULL.
+ */
+int tracefilter_compile_actions(const struct tracefilter_action_map *maps, size_t count, const struct tracefilter_options *opts, struct tracefilter_program **out);
 
 /**
  * Fills `report` with an empty report (status TRACEFILTER_E_NO_REPORT,

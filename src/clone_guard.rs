@@ -33,7 +33,7 @@ use crate::bpf::*;
 use crate::error::{Error, Result};
 use crate::names::Table;
 use crate::set::Decisions;
-use crate::spec::{Options, Personality};
+use crate::spec::{ActionMap, Options, Personality};
 
 /// `CLONE_UNTRACED` (include/uapi/linux/sched.h).
 pub(crate) const CLONE_UNTRACED: u32 = 0x0080_0000;
@@ -89,17 +89,34 @@ pub fn low_word_offset(audit_arch: u32, index: u32) -> u32 {
     SECCOMP_DATA_ARGS + 8 * index + if be { 4 } else { 0 }
 }
 
-/// Sentinel actions, equal to none of `opts`' actions.
-fn sentinels(opts: &Options) -> impl Iterator<Item = u32> {
-    let used = [
+/// Sentinel actions, equal to none of `opts`' actions nor any action of `d`.
+fn sentinels(opts: &Options, d: &Decisions) -> impl Iterator<Item = u32> {
+    let mut used = vec![
         opts.traced_action,
         opts.allowed_action,
         opts.unknown_nr_action,
         opts.unknown_arch_action,
     ];
+    used.extend(
+        d.archs
+            .iter()
+            .flat_map(|a| a.intervals.iter().map(|iv| iv.action)),
+    );
+    used.sort_unstable();
+    used.dedup();
     (0xc10e..=0xffff)
         .map(|data| SECCOMP_RET_TRACE | data)
-        .filter(move |s| !used.contains(s))
+        .filter(move |s| used.binary_search(s).is_err())
+}
+
+/// Whether a clone (or clone3) with this action runs on without a stop, so
+/// that the guard must stop it: ALLOW and LOG. Any other action already
+/// stops it, fails it or kills, and stays as the caller asked.
+fn runs_on(action: u32) -> bool {
+    matches!(
+        action & SECCOMP_RET_ACTION_FULL,
+        SECCOMP_RET_ALLOW | SECCOMP_RET_LOG
+    )
 }
 
 /// The personalities as the guarded program sees them: clone and clone3
@@ -107,9 +124,12 @@ fn sentinels(opts: &Options) -> impl Iterator<Item = u32> {
 /// guard.
 pub struct Plan {
     traced: Vec<Vec<u8>>,
-    /// (audit arch, nr as in seccomp_data, flags' low-word offset) of every
-    /// clone that was allowed.
-    clones: Vec<(u32, u32, u32)>,
+    /// Action maps with the guarded syscalls given `traced_action` (empty
+    /// for bitmaps).
+    actions: Vec<Vec<u32>>,
+    /// (audit arch, nr as in seccomp_data, flags' low-word offset, action
+    /// without the flag) of every clone that was allowed.
+    clones: Vec<(u32, u32, u32, u32)>,
 }
 
 impl Plan {
@@ -125,6 +145,7 @@ impl Plan {
         }
         let mut plan = Plan {
             traced: Vec::with_capacity(pers.len()),
+            actions: Vec::new(),
             clones: Vec::new(),
         };
         for (i, p) in pers.iter().enumerate() {
@@ -143,6 +164,7 @@ impl Plan {
                         p.audit_arch,
                         p.nr_flag | clone,
                         low_word_offset(p.audit_arch, index),
+                        opts.allowed_action,
                     ));
                 }
                 if let Some(c3) = clone3.filter(|&c3| c3 < p.nsyscalls) {
@@ -152,6 +174,65 @@ impl Plan {
             plan.traced.push(bits);
         }
         Ok(plan)
+    }
+
+    /// [`Plan::new`] for action maps: a clone whose action is ALLOW or LOG
+    /// returns `traced_action` when its flags carry CLONE_UNTRACED and keeps
+    /// its action otherwise; a clone3 whose action is ALLOW or LOG returns
+    /// `traced_action`. Other actions stay.
+    pub fn for_maps(maps: &[ActionMap], opts: &Options) -> Result<Plan> {
+        if opts.traced_action & SECCOMP_RET_ACTION_FULL != SECCOMP_RET_TRACE {
+            return Err(Error::Invalid(format!(
+                "the CLONE_UNTRACED guard needs a SECCOMP_RET_TRACE traced_action, not {:#010x}",
+                opts.traced_action
+            )));
+        }
+        let mut plan = Plan {
+            traced: Vec::new(),
+            actions: Vec::with_capacity(maps.len()),
+            clones: Vec::new(),
+        };
+        for (i, m) in maps.iter().enumerate() {
+            let mut actions = Vec::new();
+            actions
+                .try_reserve_exact(m.actions.len())
+                .map_err(|_| Error::NoMemory)?;
+            actions.extend_from_slice(m.actions);
+            if !actions.is_empty() {
+                let (clone, clone3, index) =
+                    clone_numbers(m.audit_arch, m.nr_flag).ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "action map {i}: clone's number for audit arch {:#x} (nr flag {:#x}) is unknown to the CLONE_UNTRACED guard",
+                            m.audit_arch, m.nr_flag
+                        ))
+                    })?;
+                if let Some(a) = actions.get_mut(clone as usize).filter(|a| runs_on(**a)) {
+                    plan.clones.push((
+                        m.audit_arch,
+                        m.nr_flag | clone,
+                        low_word_offset(m.audit_arch, index),
+                        *a,
+                    ));
+                    *a = opts.traced_action;
+                }
+                if let Some(a) = clone3
+                    .and_then(|c3| actions.get_mut(c3 as usize))
+                    .filter(|a| runs_on(**a))
+                {
+                    *a = opts.traced_action;
+                }
+            }
+            plan.actions.push(actions);
+        }
+        Ok(plan)
+    }
+
+    /// `maps` as the guarded program sees them (see [`Plan::for_maps`]).
+    pub fn maps<'a>(&'a self, maps: &[ActionMap]) -> Vec<ActionMap<'a>> {
+        maps.iter()
+            .zip(&self.actions)
+            .map(|(m, actions)| ActionMap { actions, ..*m })
+            .collect()
     }
 
     /// `pers` with the guarded syscalls traced.
@@ -165,18 +246,21 @@ impl Plan {
     /// Gives every allowed clone its guard's sentinel. `d` comes from
     /// [`Plan::personalities`], where those numbers are traced.
     pub fn apply(&self, d: &mut Decisions, opts: &Options) {
-        let mut offsets: Vec<u32> = self.clones.iter().map(|c| c.2).collect();
-        offsets.sort_unstable();
-        offsets.dedup();
-        for (&offset, s) in offsets.iter().zip(sentinels(opts)) {
+        // One guard per flags offset and action without the flag (with a
+        // bitmap, that action is always `allowed_action`).
+        let mut keys: Vec<(u32, u32)> = self.clones.iter().map(|c| (c.2, c.3)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let sentinels: Vec<u32> = sentinels(opts, d).take(keys.len()).collect();
+        for (&(offset, miss), &s) in keys.iter().zip(&sentinels) {
             d.guards.push(Guard {
                 sentinel: s,
                 offset,
                 mask: CLONE_UNTRACED,
                 hit: opts.traced_action,
-                miss: opts.allowed_action,
+                miss,
             });
-            for &(arch, nr, _) in self.clones.iter().filter(|c| c.2 == offset) {
+            for &(arch, nr, ..) in self.clones.iter().filter(|c| (c.2, c.3) == (offset, miss)) {
                 if let Some(a) = d.archs.iter_mut().find(|a| a.arch == arch) {
                     a.isolate(nr, s);
                 }

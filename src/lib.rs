@@ -48,7 +48,11 @@
 //! [`compile`] takes the bitmaps ([`Personality`]) and [`Options`] (the
 //! actions, the [`Objective`], an optional forced [`Strategy`]);
 //! [`compile_weighted`] adds a per-syscall profile ([`SyscallWeights`]) and
-//! [`compile_guarded`] the CLONE_UNTRACED guard. Inside, the bitmaps become
+//! [`compile_guarded`] the CLONE_UNTRACED guard. A tracer whose filter
+//! returns more than two values (PRoot's `SECCOMP_RET_TRACE | 1` beside
+//! `SECCOMP_RET_TRACE`) gives one [`ActionMap`] per personality instead,
+//! the full return value of every number, to [`compile_actions`] and its
+//! siblings; a bitmap is the special case of two values. Inside, the bitmaps become
 //! decision intervals per arch, every strategy builds a program, the best
 //! for the objective is laid out, optimized and then proven: the emulator
 //! checks it with the kernel's rules ([`check`]) and proves it returns the
@@ -113,10 +117,13 @@ mod weights;
 
 pub use api::{cacheable, check, child, disassemble, evaluate, tracer, verify, Filter};
 pub use bpf::Insn;
-pub use compile::{compile, compile_guarded, compile_weighted, Program};
+pub use compile::{
+    compile, compile_actions, compile_actions_guarded, compile_actions_weighted, compile_guarded,
+    compile_weighted, Program,
+};
 pub use emulate::{CheckError, Run, SeccompData};
 pub use error::{Error, Result};
 pub use names::Table as SyscallTable;
-pub use spec::{Objective, Options, Personality, Strategy};
+pub use spec::{ActionMap, Objective, Options, Personality, Strategy};
 pub use stats::{PersonalityStats, Stats};
 pub use weights::SyscallWeights;

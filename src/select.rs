@@ -8,16 +8,18 @@ use crate::compile::Program;
 use crate::emulate::{run_cached, Plain, SeccompData};
 use crate::error::{Error, Result};
 use crate::set::Decisions;
-use crate::spec::{Objective, Options, Personality};
+#[cfg(test)]
+use crate::spec::Personality;
+use crate::spec::{Objective, Options, Table};
 use crate::strategy::{cost_floor, length_floor, Kind};
 use crate::weights::{self, ArchWeights, SyscallWeights};
 
 /// The best program for `opts` among the strategies it allows, each built
 /// by `build`; unverified.
-pub(crate) fn select(
+pub(crate) fn select<T: Table>(
     d: &Decisions,
     w: &ArchWeights,
-    pers: &[Personality],
+    pers: &[T],
     weights: &SyscallWeights,
     opts: &Options,
     build: impl Fn(Kind) -> Result<Program>,
@@ -128,11 +130,11 @@ struct Score {
 }
 
 impl Score {
-    fn measure(
+    fn measure<T: Table>(
         p: &Program,
         d: &Decisions,
         w: &ArchWeights,
-        pers: &[Personality],
+        pers: &[T],
         weights: &SyscallWeights,
         opts: &Options,
     ) -> Score {
@@ -167,9 +169,9 @@ impl Score {
         }
     }
 
-    fn by_syscall(
+    fn by_syscall<T: Table>(
         prog: &[Insn],
-        pers: &[Personality],
+        pers: &[T],
         weights: &SyscallWeights,
         opts: &Options,
     ) -> Score {
@@ -177,13 +179,13 @@ impl Score {
         let (mut num, mut den) = (0.0f64, 0.0f64);
         let mut cacheable = opts.allowed_action == SECCOMP_RET_ALLOW;
         for (pi, p) in pers.iter().enumerate() {
-            for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
-                let nr = p.nr_flag | i;
+            for i in (0..p.nsyscalls()).filter(|&i| p.allowed(i)) {
+                let nr = p.nr_flag() | i;
                 let wt = weights::syscall_weight(weights, pers, pi, i);
-                let (r, cached) = run(p.audit_arch, nr);
+                let (r, cached) = run(p.audit_arch(), nr);
                 num += wt * r.executed as f64;
                 den += wt;
-                cacheable &= p.nr_flag != 0 || cached;
+                cacheable &= p.nr_flag() != 0 || cached;
             }
         }
         Score {

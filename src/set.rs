@@ -7,7 +7,7 @@
 
 use crate::clone_guard::Guard;
 use crate::error::{Error, Result};
-use crate::spec::{self, Options, Personality};
+use crate::spec::{self, ActionMap, Options, Personality};
 
 /// Numbers `lo..=hi` get `action`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -89,6 +89,36 @@ impl Decisions {
                 Ok(ArchDecisions {
                     arch,
                     intervals: arch_intervals(&same, opts)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Decisions {
+            archs,
+            other_arch: opts.unknown_arch_action,
+            guards: Vec::new(),
+        })
+    }
+
+    /// [`Decisions::new`] for action maps: the same normal form, each run
+    /// of equal values one interval.
+    pub fn from_maps(maps: &[ActionMap], opts: &Options) -> Result<Decisions> {
+        opts.validate()?;
+        spec::validate_maps(maps)?;
+        let mut archs: Vec<u32> = Vec::new();
+        for m in maps {
+            if !archs.contains(&m.audit_arch) {
+                archs.push(m.audit_arch);
+            }
+        }
+        let archs = archs
+            .into_iter()
+            .map(|arch| {
+                let mut same: Vec<&ActionMap> =
+                    maps.iter().filter(|m| m.audit_arch == arch).collect();
+                same.sort_by_key(|m| m.nr_flag);
+                Ok(ArchDecisions {
+                    arch,
+                    intervals: map_intervals(&same, opts)?,
                 })
             })
             .collect::<Result<_>>()?;
@@ -188,6 +218,33 @@ fn arch_intervals(same: &[&Personality], opts: &Options) -> Result<Vec<Interval>
             action(run_traced),
         );
         next = base as u64 + p.nsyscalls as u64;
+    }
+    if next <= u32::MAX as u64 {
+        push(&mut out, next as u32, u32::MAX, opts.unknown_nr_action);
+    }
+    Ok(out)
+}
+
+/// [`arch_intervals`] for the action maps of one arch, sorted by flag and
+/// disjoint.
+fn map_intervals(same: &[&ActionMap], opts: &Options) -> Result<Vec<Interval>> {
+    let mut out = Vec::new();
+    let most: usize = same.iter().map(|m| m.runs() as usize + 1).sum::<usize>() + 1;
+    out.try_reserve_exact(most).map_err(|_| Error::NoMemory)?;
+    let mut next: u64 = 0; // first number not yet covered
+    for m in same {
+        if m.actions.is_empty() {
+            continue;
+        }
+        let base = m.nr_flag;
+        if (base as u64) > next {
+            push(&mut out, next as u32, base - 1, opts.unknown_nr_action);
+        }
+        for (i, &a) in m.actions.iter().enumerate() {
+            let nr = base | i as u32;
+            push(&mut out, nr, nr, a);
+        }
+        next = base as u64 + m.actions.len() as u64;
     }
     if next <= u32::MAX as u64 {
         push(&mut out, next as u32, u32::MAX, opts.unknown_nr_action);

@@ -72,6 +72,96 @@ impl Personality<'_> {
     }
 }
 
+/// One personality given as a full seccomp return value per syscall number
+/// (data bits included), for [`compile_actions`](crate::compile_actions):
+/// the general form of a [`Personality`], whose bitmap stands for
+/// `traced_action` and `allowed_action`.
+///
+/// Any number of distinct values may appear. A value whose action part
+/// (`SECCOMP_RET_ACTION_FULL`) is not one the kernel knows is an
+/// [`Error::Invalid`]. Only a value of exactly `SECCOMP_RET_ALLOW` counts as
+/// allowed in the figures ([`Program::stats_actions`](crate::Program::stats_actions)):
+/// the kernel's action cache proves nothing else (kernel/seccomp.c,
+/// seccomp_is_const_allow(), compares the return with SECCOMP_RET_ALLOW).
+#[derive(Clone, Copy, Debug)]
+pub struct ActionMap<'a> {
+    /// The audit arch of its syscalls (`AUDIT_ARCH_*` of linux/audit.h).
+    pub audit_arch: u32,
+    /// A flag every number of this personality carries in `seccomp_data.nr`
+    /// (x32: `0x40000000`); 0 for the others.
+    pub nr_flag: u32,
+    /// `actions[i]`: what the filter returns for number `i` (before the
+    /// flag). Its length is the number of syscalls; any other number of
+    /// its arch gets `unknown_nr_action`. At most 2^20
+    /// (`TRACEFILTER_MAX_NSYSCALLS`).
+    pub actions: &'a [u32],
+}
+
+impl ActionMap<'_> {
+    /// Maximal runs of equal values.
+    pub fn runs(&self) -> u32 {
+        if self.actions.is_empty() {
+            return 0;
+        }
+        1 + self.actions.windows(2).filter(|w| w[0] != w[1]).count() as u32
+    }
+}
+
+/// What the pipeline needs of either form of personality: its numbers, and
+/// which of them count as allowed (measured by the figures and weighed by
+/// the expected cost).
+pub(crate) trait Table {
+    fn audit_arch(&self) -> u32;
+    fn nr_flag(&self) -> u32;
+    fn nsyscalls(&self) -> u32;
+    /// Whether number `i < nsyscalls` counts as allowed.
+    fn allowed(&self, i: u32) -> bool;
+    /// Maximal runs of numbers with one action.
+    fn runs(&self) -> u32;
+
+    /// The numbers it defines, as seen in `seccomp_data.nr`.
+    fn range(&self) -> std::ops::Range<u64> {
+        let lo = self.nr_flag() as u64;
+        lo..lo + self.nsyscalls() as u64
+    }
+}
+
+impl Table for Personality<'_> {
+    fn audit_arch(&self) -> u32 {
+        self.audit_arch
+    }
+    fn nr_flag(&self) -> u32 {
+        self.nr_flag
+    }
+    fn nsyscalls(&self) -> u32 {
+        self.nsyscalls
+    }
+    fn allowed(&self, i: u32) -> bool {
+        !self.is_traced(i)
+    }
+    fn runs(&self) -> u32 {
+        Personality::runs(self)
+    }
+}
+
+impl Table for ActionMap<'_> {
+    fn audit_arch(&self) -> u32 {
+        self.audit_arch
+    }
+    fn nr_flag(&self) -> u32 {
+        self.nr_flag
+    }
+    fn nsyscalls(&self) -> u32 {
+        self.actions.len() as u32
+    }
+    fn allowed(&self, i: u32) -> bool {
+        self.actions[i as usize] == SECCOMP_RET_ALLOW
+    }
+    fn runs(&self) -> u32 {
+        ActionMap::runs(self)
+    }
+}
+
 /// A matching strategy. `Auto` lets the objective choose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Strategy {
@@ -211,9 +301,6 @@ impl Options {
 
 /// Checks each personality alone and all of them together.
 pub fn validate(pers: &[Personality]) -> Result<()> {
-    if pers.is_empty() {
-        return Err(Error::Invalid("no personality given".into()));
-    }
     for (i, p) in pers.iter().enumerate() {
         if p.nsyscalls > MAX_NSYSCALLS {
             return Err(Error::Invalid(format!(
@@ -228,31 +315,72 @@ pub fn validate(pers: &[Personality]) -> Result<()> {
                 p.nsyscalls
             )));
         }
+    }
+    validate_tables(pers)
+}
+
+/// Checks each action map alone and all of them together.
+pub fn validate_maps(maps: &[ActionMap]) -> Result<()> {
+    for (i, m) in maps.iter().enumerate() {
+        if m.actions.len() > MAX_NSYSCALLS as usize {
+            return Err(Error::Invalid(format!(
+                "action map {i}: {} actions exceed the maximum {MAX_NSYSCALLS}",
+                m.actions.len()
+            )));
+        }
+        if let Some((nr, v)) = m
+            .actions
+            .iter()
+            .enumerate()
+            .find(|(_, &v)| !action_part_is_known(v))
+        {
+            return Err(Error::Invalid(format!(
+                "action map {i}: value {v:#010x} of number {nr} is not a seccomp action"
+            )));
+        }
+    }
+    validate_tables(maps)
+}
+
+/// Whether the kernel knows the action part of `value`; the data bits are
+/// the caller's (they mean something for TRACE, ERRNO and TRAP only, and
+/// the kernel ignores them elsewhere).
+pub(crate) const fn action_part_is_known(value: u32) -> bool {
+    action_is_valid(value & SECCOMP_RET_ACTION_FULL)
+}
+
+/// The checks both forms share: flags, overlaps and limits.
+fn validate_tables<T: Table>(pers: &[T]) -> Result<()> {
+    if pers.is_empty() {
+        return Err(Error::Invalid("no personality given".into()));
+    }
+    for (i, p) in pers.iter().enumerate() {
         // Every bit a number below nsyscalls can have must be clear in the
         // flag, or `i | nr_flag` would fold distinct syscalls together.
-        if p.nsyscalls > 0 {
+        if p.nsyscalls() > 0 {
             let span = u32::MAX
-                .checked_shr((p.nsyscalls - 1).leading_zeros())
+                .checked_shr((p.nsyscalls() - 1).leading_zeros())
                 .unwrap_or(0);
-            if p.nr_flag & span != 0 {
+            if p.nr_flag() & span != 0 {
                 return Err(Error::Invalid(format!(
                     "personality {i}: nr_flag {:#x} overlaps syscall numbers below {}",
-                    p.nr_flag, p.nsyscalls
+                    p.nr_flag(),
+                    p.nsyscalls()
                 )));
             }
         }
         for (j, q) in pers[..i].iter().enumerate() {
-            if q.audit_arch != p.audit_arch {
+            if q.audit_arch() != p.audit_arch() {
                 continue;
             }
             // A repeated flag is an error even for an empty personality (the
             // caller named one twice); an empty range overlaps nothing else.
             let (a, b) = (p.range(), q.range());
             let overlap = !a.is_empty() && !b.is_empty() && a.start < b.end && b.start < a.end;
-            if q.nr_flag == p.nr_flag || overlap {
+            if q.nr_flag() == p.nr_flag() || overlap {
                 return Err(Error::Overlap(format!(
                     "personalities {j} and {i} share audit arch {:#x} and overlapping numbers",
-                    p.audit_arch
+                    p.audit_arch()
                 )));
             }
         }
@@ -262,8 +390,8 @@ pub fn validate(pers: &[Personality]) -> Result<()> {
 
 /// The limits on the size of a spec ([`MAX_TOTAL_NSYSCALLS`], [`MAX_RUNS`]),
 /// checked before anything is built from it.
-pub fn check_limits(pers: &[Personality]) -> Result<()> {
-    let total: u64 = pers.iter().map(|p| p.nsyscalls as u64).sum();
+pub(crate) fn check_limits<T: Table>(pers: &[T]) -> Result<()> {
+    let total: u64 = pers.iter().map(|p| p.nsyscalls() as u64).sum();
     if total > MAX_TOTAL_NSYSCALLS as u64 {
         return Err(Error::Limit(format!(
             "{total} numbers in all exceed the maximum {MAX_TOTAL_NSYSCALLS}"
@@ -272,7 +400,7 @@ pub fn check_limits(pers: &[Personality]) -> Result<()> {
     let runs: u64 = pers.iter().map(|p| p.runs() as u64).sum();
     if runs > MAX_RUNS as u64 {
         return Err(Error::Limit(format!(
-            "{runs} runs of traced or untraced numbers exceed the maximum {MAX_RUNS}"
+            "{runs} runs of numbers with one action exceed the maximum {MAX_RUNS}"
         )));
     }
     Ok(())

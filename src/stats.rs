@@ -3,7 +3,7 @@
 
 use crate::bpf::*;
 use crate::emulate::{run_cached, Plain, SeccompData};
-use crate::spec::{Options, Personality, Strategy};
+use crate::spec::{ActionMap, Options, Personality, Strategy, Table};
 
 /// The figures of one personality.
 #[derive(Clone, Debug, PartialEq)]
@@ -12,7 +12,8 @@ pub struct PersonalityStats {
     pub audit_arch: u32,
     /// Its nr_flag.
     pub nr_flag: u32,
-    /// Numbers below `nsyscalls` that are not traced.
+    /// Allowed numbers below `nsyscalls`: those not traced (bitmaps), or
+    /// whose action is exactly `SECCOMP_RET_ALLOW` (action maps).
     pub allowed: u32,
     /// Mean and maximum instructions executed over those numbers (0 when none).
     pub mean_executed: f64,
@@ -48,6 +49,16 @@ impl Stats {
         pers: &[Personality],
         _opts: &Options,
     ) -> Stats {
+        Stats::measure_tables(prog, strategy, pers)
+    }
+
+    /// [`Stats::measure`] over action maps: every number whose value is
+    /// exactly `SECCOMP_RET_ALLOW` is run.
+    pub fn measure_actions(prog: &[Insn], strategy: Strategy, maps: &[ActionMap]) -> Stats {
+        Stats::measure_tables(prog, strategy, maps)
+    }
+
+    pub(crate) fn measure_tables<T: Table>(prog: &[Insn], strategy: Strategy, pers: &[T]) -> Stats {
         let plain = Plain::new(prog);
         let personalities: Vec<PersonalityStats> = pers
             .iter()
@@ -56,12 +67,12 @@ impl Stats {
                 // Over no allowed syscall it holds vacuously, whatever the
                 // actions; otherwise a number is cached only when the program
                 // constantly returns SECCOMP_RET_ALLOW for it.
-                let mut cacheable = p.nr_flag == 0;
-                for i in (0..p.nsyscalls).filter(|&i| !p.is_traced(i)) {
-                    let nr = p.nr_flag | i;
+                let mut cacheable = p.nr_flag() == 0;
+                for i in (0..p.nsyscalls()).filter(|&i| p.allowed(i)) {
+                    let nr = p.nr_flag() | i;
                     let (r, cached) = match plain {
-                        Some(plain) => plain.run_cached(p.audit_arch, nr),
-                        None => run_cached(prog, &SeccompData::new(p.audit_arch, nr)),
+                        Some(plain) => plain.run_cached(p.audit_arch(), nr),
+                        None => run_cached(prog, &SeccompData::new(p.audit_arch(), nr)),
                     };
                     allowed += 1;
                     total += r.executed as u64;
@@ -69,8 +80,8 @@ impl Stats {
                     cacheable = cacheable && cached;
                 }
                 PersonalityStats {
-                    audit_arch: p.audit_arch,
-                    nr_flag: p.nr_flag,
+                    audit_arch: p.audit_arch(),
+                    nr_flag: p.nr_flag(),
                     allowed,
                     mean_executed: if allowed == 0 {
                         0.0

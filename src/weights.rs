@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Result};
 use crate::set::Decisions;
-use crate::spec::Personality;
+use crate::spec::Table;
 
 /// Optional per-syscall weights, one list per personality in the same
 /// order, indexed by syscall number (without the flag): how much each
@@ -29,7 +29,7 @@ pub type SyscallWeights<'a> = [Option<&'a [f64]>];
 /// push the traced numbers arbitrarily deep.
 const EPSILON: f64 = 1e-3;
 
-pub fn validate(pers: &[Personality], w: &SyscallWeights) -> Result<()> {
+pub(crate) fn validate<T: Table>(pers: &[T], w: &SyscallWeights) -> Result<()> {
     if w.is_empty() {
         return Ok(());
     }
@@ -42,14 +42,14 @@ pub fn validate(pers: &[Personality], w: &SyscallWeights) -> Result<()> {
     }
     for (i, (p, w)) in pers.iter().zip(w).enumerate() {
         let Some(w) = w else { continue };
-        if w.len() < p.nsyscalls as usize {
+        if w.len() < p.nsyscalls() as usize {
             return Err(Error::Invalid(format!(
                 "personality {i}: {} weights for {} syscalls",
                 w.len(),
-                p.nsyscalls
+                p.nsyscalls()
             )));
         }
-        if let Some(x) = w[..p.nsyscalls as usize]
+        if let Some(x) = w[..p.nsyscalls() as usize]
             .iter()
             .find(|x| !x.is_finite() || **x < 0.0)
         {
@@ -65,10 +65,10 @@ pub fn validate(pers: &[Personality], w: &SyscallWeights) -> Result<()> {
 pub(crate) const FLAGGED_WEIGHT: f64 = 1.0 / 16.0;
 
 /// The weight of syscall `i` of `pers[p]`.
-pub fn syscall_weight(w: &SyscallWeights, pers: &[Personality], p: usize, i: u32) -> f64 {
+pub(crate) fn syscall_weight<T: Table>(w: &SyscallWeights, pers: &[T], p: usize, i: u32) -> f64 {
     match w.get(p) {
         Some(Some(w)) => w[i as usize],
-        _ if pers[p].nr_flag != 0 => FLAGGED_WEIGHT,
+        _ if pers[p].nr_flag() != 0 => FLAGGED_WEIGHT,
         _ => 1.0,
     }
 }
@@ -86,7 +86,7 @@ pub struct ArchWeights {
 }
 
 impl ArchWeights {
-    pub fn new(d: &Decisions, pers: &[Personality], w: &SyscallWeights) -> ArchWeights {
+    pub(crate) fn new<T: Table>(d: &Decisions, pers: &[T], w: &SyscallWeights) -> ArchWeights {
         let mut out = ArchWeights {
             intervals: Vec::new(),
             allowed: Vec::new(),
@@ -96,19 +96,19 @@ impl ArchWeights {
             let mut sums = vec![0.0f64; a.intervals.len()];
             let mut native = vec![false; a.intervals.len()];
             for (pi, p) in pers.iter().enumerate() {
-                if p.audit_arch != a.arch || p.nsyscalls == 0 {
+                if p.audit_arch() != a.arch || p.nsyscalls() == 0 {
                     continue;
                 }
                 // Numbers ascend, so the interval index only moves forward.
-                let mut k = a.index_of(p.nr_flag);
-                for i in 0..p.nsyscalls {
-                    let nr = p.nr_flag | i;
+                let mut k = a.index_of(p.nr_flag());
+                for i in 0..p.nsyscalls() {
+                    let nr = p.nr_flag() | i;
                     while a.intervals[k].hi < nr {
                         k += 1;
                     }
-                    if !p.is_traced(i) {
+                    if p.allowed(i) {
                         sums[k] += syscall_weight(w, pers, pi, i);
-                        native[k] |= p.nr_flag == 0;
+                        native[k] |= p.nr_flag() == 0;
                     }
                 }
             }

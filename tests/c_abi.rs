@@ -1,6 +1,7 @@
-//! The C ABI from C: builds tests/c/abi.c against the committed header and
-//! the shared library of this very build, with AddressSanitizer and UBSan
-//! where they work here, runs it, and requires it to finish cleanly.
+//! The C ABI from C: builds tests/c/abi.c (the whole ABI) and
+//! tests/c/actions.c (per-syscall action maps) against the committed header
+//! and the shared library of this very build, with AddressSanitizer and
+//! UBSan where they work here, runs each, and requires it to finish cleanly.
 
 mod common;
 #[path = "common/skip.rs"]
@@ -73,15 +74,25 @@ fn sanitizers_work(cc: &str, dir: &Path) -> Result<(), String> {
 
 #[test]
 fn c_program_exercises_the_whole_abi() {
+    run_c_program("abi");
+}
+
+#[test]
+fn c_program_exercises_action_maps() {
+    run_c_program("actions");
+}
+
+/// Builds and runs tests/c/`name`.c, which ends with "`name`: ok, N checks".
+fn run_c_program(name: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     if Command::new(&cc).arg("--version").output().is_err() {
-        skip::skip(&format!("no C compiler ({cc}) to build tests/c/abi.c"));
+        skip::skip(&format!("no C compiler ({cc}) to build tests/c/{name}.c"));
         return;
     }
     let lib = common::cdylib().unwrap_or_else(|e| panic!("no shared library to test: {e}"));
 
-    let dir = std::env::temp_dir().join(format!("tracefilter-c-abi-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tracefilter-c-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let libdir = dir.join("lib");
     std::fs::create_dir_all(&libdir).unwrap();
@@ -101,12 +112,14 @@ fn c_program_exercises_the_whole_abi() {
     let sanitize = match sanitizers_work(&cc, &dir) {
         Ok(()) => true,
         Err(why) => {
-            skip::note(&format!("building tests/c/abi.c WITHOUT sanitizers: {why}"));
+            skip::note(&format!(
+                "building tests/c/{name}.c WITHOUT sanitizers: {why}"
+            ));
             false
         }
     };
 
-    let exe = dir.join("abi");
+    let exe = dir.join(name);
     let mut build = Command::new(&cc);
     build.args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror"]);
     if sanitize {
@@ -121,14 +134,14 @@ fn c_program_exercises_the_whole_abi() {
         .arg(format!("-I{}", dir.display()))
         .arg("-o")
         .arg(&exe)
-        .arg(root.join("tests/c/abi.c"))
+        .arg(root.join(format!("tests/c/{name}.c")))
         .arg(format!("-L{}", libdir.display()))
         .arg("-ltracefilter")
         .arg(format!("-Wl,-rpath,{}", libdir.display()));
     let out = build.output().expect("run the C compiler");
     assert!(
         out.status.success(),
-        "tests/c/abi.c does not build:\n{}",
+        "tests/c/{name}.c does not build:\n{}",
         show(&out)
     );
 
@@ -145,12 +158,12 @@ fn c_program_exercises_the_whole_abi() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.code() == Some(0),
-        "tests/c/abi.c failed (sanitizers: {sanitize}):\n{}",
+        "tests/c/{name}.c failed (sanitizers: {sanitize}):\n{}",
         show(&run)
     );
     let summary = stdout.lines().last().unwrap_or("");
     assert!(
-        summary.starts_with("abi: ok, "),
+        summary.starts_with(&format!("{name}: ok, ")),
         "the C program exited 0 without finishing:\n{}",
         show(&run)
     );

@@ -116,6 +116,8 @@ macro_rules! guard {
     };
 }
 
+mod actions;
+pub use actions::*;
 mod kernel;
 pub use kernel::*;
 mod names;
@@ -309,11 +311,32 @@ impl OwnedPersonality {
     }
 }
 
+/// What a program was compiled from, kept for the statistics.
+enum OwnedSpec {
+    Bitmaps(Vec<OwnedPersonality>),
+    Maps(Vec<actions::OwnedMap>),
+}
+
+impl OwnedSpec {
+    fn stats(&self, program: &Program, opts: &Options) -> crate::stats::Stats {
+        match self {
+            OwnedSpec::Bitmaps(owned) => {
+                let views: Vec<Personality> = owned.iter().map(OwnedPersonality::view).collect();
+                program.stats(&views, opts)
+            }
+            OwnedSpec::Maps(owned) => {
+                let views: Vec<_> = owned.iter().map(actions::OwnedMap::view).collect();
+                program.stats_actions(&views)
+            }
+        }
+    }
+}
+
 /// A compiled, verified program (opaque).
 pub struct tracefilter_program {
     program: Program,
     fprog: sock_fprog,
-    pers: Vec<OwnedPersonality>,
+    pers: OwnedSpec,
     opts: Options,
     stats: OnceLock<(u32, Vec<tracefilter_personality_stats>)>,
 }
@@ -365,7 +388,7 @@ unsafe fn read_options(p: *const tracefilter_options) -> Result<(Options, tracef
 /// As documented on `tracefilter_options::weights`.
 unsafe fn read_weights<'a>(
     raw: &tracefilter_options,
-    list: &[tracefilter_personality],
+    list: &[u32],
 ) -> Result<Vec<Option<&'a [f64]>>> {
     if raw.weights_count == 0 {
         return Ok(Vec::new());
@@ -381,12 +404,12 @@ unsafe fn read_weights<'a>(
     arrays
         .iter()
         .zip(list)
-        .map(|(&w, p)| {
+        .map(|(&w, &nsyscalls)| {
             if w.is_null() {
                 Ok(None)
             } else {
                 Ok(Some(unsafe {
-                    ptr::slice(w, p.nsyscalls as usize, "weights[i]")
+                    ptr::slice(w, nsyscalls as usize, "weights[i]")
                 }?))
             }
         })
@@ -459,7 +482,8 @@ pub unsafe extern "C" fn tracefilter_compile(
             });
         }
         let views: Vec<Personality> = owned.iter().map(OwnedPersonality::view).collect();
-        let weights = unsafe { read_weights(&raw, list) }?;
+        let sizes: Vec<u32> = list.iter().map(|p| p.nsyscalls).collect();
+        let weights = unsafe { read_weights(&raw, &sizes) }?;
         let program = if raw.flags & TRACEFILTER_COMPILE_GUARD_UNTRACED != 0 {
             let program = compile_guarded(&views, &opts, &weights)?;
             // The figures see clone and clone3 as the program does: traced.
@@ -480,24 +504,29 @@ pub unsafe extern "C" fn tracefilter_compile(
         } else {
             compile_weighted(&views, &opts, &weights)?
         };
-        let mut boxed = Box::new(tracefilter_program {
-            fprog: sock_fprog {
-                len: 0,
-                filter: std::ptr::null_mut(),
-            },
-            program,
-            pers: owned,
-            opts,
-            stats: OnceLock::new(),
-        });
-        // The instructions live in the boxed program and never move or change.
-        boxed.fprog = sock_fprog {
-            len: boxed.program.insns().len() as u16,
-            filter: boxed.program.insns().as_ptr() as *mut sock_filter,
-        };
-        *out = Box::into_raw(boxed);
+        *out = boxed_program(program, OwnedSpec::Bitmaps(owned), opts);
         Ok(())
     })
+}
+
+/// The C handle of a compiled program.
+fn boxed_program(program: Program, pers: OwnedSpec, opts: Options) -> *mut tracefilter_program {
+    let mut boxed = Box::new(tracefilter_program {
+        fprog: sock_fprog {
+            len: 0,
+            filter: std::ptr::null_mut(),
+        },
+        program,
+        pers,
+        opts,
+        stats: OnceLock::new(),
+    });
+    // The instructions live in the boxed program and never move or change.
+    boxed.fprog = sock_fprog {
+        len: boxed.program.insns().len() as u16,
+        filter: boxed.program.insns().as_ptr() as *mut sock_filter,
+    };
+    Box::into_raw(boxed)
 }
 
 /// The program, ready for seccomp(2). Valid until tracefilter_program_free;
@@ -535,8 +564,7 @@ pub unsafe extern "C" fn tracefilter_program_stats(
         let p = unsafe { ptr::get(prog, "prog") }?;
         let version = unsafe { ptr::version(out, &STATS_SIZES, "out") }?;
         let (all, per) = p.stats.get_or_init(|| {
-            let views: Vec<Personality> = p.pers.iter().map(OwnedPersonality::view).collect();
-            let s = p.program.stats(&views, &p.opts);
+            let s = p.pers.stats(&p.program, &p.opts);
             let per = s
                 .personalities
                 .iter()

@@ -18,6 +18,9 @@
  *     interpreter and its copy of the kernel's action-cache prover;
  *   - hostile programs (random and mutated) through evaluate, cacheable and
  *     disassemble, checked against this file's copy of the kernel's rules;
+ *   - for three cases in ten, the same personalities as action maps of 1 to
+ *     6 values through tracefilter_compile_actions: the status against the
+ *     input, every number against the maps, the figures;
  *   - on a sample, the real kernel: the same spec compiled with four
  *     distinct SECCOMP_RET_ERRNO actions, installed in a child that makes
  *     raw syscalls (syscall and int $0x80) and records which action each got.
@@ -1250,6 +1253,224 @@ static void other_calls(void)
 	}
 }
 
+/* ---- the same spec as action maps (tracefilter_compile_actions) ---- */
+
+/* A map value: the kernel knows its action part; the data bits are free. */
+static int action_known(uint32_t v)
+{
+	return action_valid(v & SECCOMP_RET_ACTION_FULL);
+}
+
+struct maps {
+	struct tracefilter_action_map m[70];
+	uint32_t *actions[70];
+};
+
+/* The statuses tracefilter_compile_actions may give, from the input alone:
+ * as reasons(), but traced_action and allowed_action are not read, and each
+ * value of a map need only have an action part the kernel knows. */
+static unsigned reasons_maps(const struct spec *s, const struct maps *mp, int *forced)
+{
+	const struct tracefilter_options *o = (const struct tracefilter_options *)s->opts_buf;
+	unsigned r = 0;
+	uint64_t total = 0, runs = 0;
+	int weights_read = 1;
+
+	*forced = 0;
+	if (s->count == 0 || s->count > TRACEFILTER_MAX_PERSONALITIES)
+		return R_INVALID;
+	if (s->null_pers)
+		return R_NULL;
+	if (!s->null_opts) {
+		uint32_t size = o->struct_size, known = size >= 48 ? 48 : size >= 40 ? 40 : 28;
+
+		if (size < 28)
+			return R_INVALID;
+		for (size_t i = known; i < size; i++)
+			if (s->opts_buf[i])
+				return R_INVALID;
+		weights_read = known >= 40;
+		if (known >= 48 && o->flags & ~(uint32_t)TRACEFILTER_COMPILE_GUARD_UNTRACED)
+			r |= R_INVALID;
+		if (o->strategy > 5 || o->objective > 1)
+			r |= R_INVALID;
+		if (!action_valid(o->unknown_nr_action) || !action_valid(o->unknown_arch_action))
+			r |= R_INVALID;
+		*forced = o->strategy != 0;
+	}
+	for (size_t i = 0; i < s->count; i++) {
+		const struct tracefilter_action_map *p = &mp->m[i];
+
+		total += p->nsyscalls;
+		if (p->nsyscalls > TRACEFILTER_MAX_NSYSCALLS) {
+			r |= R_INVALID;
+			continue;
+		}
+		if (!p->actions && p->nsyscalls)
+			r |= R_NULL;
+		for (uint32_t k = 0; p->actions && k < p->nsyscalls; k++) {
+			if (!action_known(p->actions[k]))
+				r |= R_INVALID;
+			runs += k == 0 || p->actions[k] != p->actions[k - 1];
+		}
+		if (p->nsyscalls) {
+			uint32_t span = p->nsyscalls == 1 ? 0 :
+					0xffffffffu >> __builtin_clz(p->nsyscalls - 1);
+			if (p->nr_flag & span)
+				r |= R_INVALID;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const struct tracefilter_action_map *q = &mp->m[j];
+			uint64_t a0 = p->nr_flag, a1 = a0 + p->nsyscalls, b0 = q->nr_flag,
+				 b1 = b0 + q->nsyscalls;
+
+			if (q->audit_arch != p->audit_arch)
+				continue;
+			if (q->nr_flag == p->nr_flag || (a1 > a0 && b1 > b0 && a0 < b1 && b0 < a1))
+				r |= R_OVERLAP;
+		}
+	}
+	if (total > TRACEFILTER_MAX_TOTAL_NSYSCALLS || runs > TRACEFILTER_MAX_RUNS)
+		r |= R_LIMIT;
+	if (!s->null_opts && weights_read && o->weights_count) {
+		if (o->weights_count != s->count)
+			r |= R_INVALID;
+		else if (!o->weights)
+			r |= R_NULL;
+		else
+			for (size_t i = 0; i < s->count; i++)
+				for (uint32_t k = 0; o->weights[i] && k < mp->m[i].nsyscalls &&
+						      mp->m[i].nsyscalls <= TRACEFILTER_MAX_NSYSCALLS;
+				     k++)
+					if (!isfinite(o->weights[i][k]) || o->weights[i][k] < 0)
+						r |= R_INVALID;
+	}
+	return r;
+}
+
+static uint32_t expected_map(const struct spec *s, const struct maps *mp, uint32_t arch,
+			     uint32_t nr)
+{
+	struct actions a = actions_of(s);
+	int known = 0;
+
+	for (size_t i = 0; i < s->count; i++) {
+		const struct tracefilter_action_map *p = &mp->m[i];
+
+		if (p->audit_arch != arch)
+			continue;
+		known = 1;
+		if (nr >= p->nr_flag && (uint64_t)nr < (uint64_t)p->nr_flag + p->nsyscalls)
+			return p->actions[nr - p->nr_flag];
+	}
+	return known ? a.unknown_nr : a.unknown_arch;
+}
+
+static void check_map_number(const struct sock_fprog *f, const struct spec *s,
+			     const struct maps *mp, uint32_t arch, uint32_t nr)
+{
+	struct run r = interpret(f->filter, f->len, arch, nr);
+	uint32_t want = expected_map(s, mp, arch, nr);
+
+	fig.numbers++;
+	CHECK(r.action == want, "map: arch %#x nr %#x: program returns %#x, map says %#x", arch, nr,
+	      r.action, want);
+}
+
+/* The spec's personalities as maps of 1 to 6 values (PRoot's kind most of
+ * the time, any value now and then), in runs; compiled, its status checked
+ * against the input and its program against the maps. */
+static void maps_case(const struct spec *s)
+{
+	static struct maps mp;
+	struct tracefilter_program *prog = (void *)&prog;
+	uint32_t pool[6];
+	unsigned k = 1 + below(6), r;
+	uint64_t total = 0;
+	int forced, st;
+
+	for (unsigned j = 0; j < k; j++)
+		pool[j] = chance(70) ? (chance(50) ? SECCOMP_RET_ALLOW : SECCOMP_RET_TRACE | below(3))
+				     : gen_action();
+	memset(&mp, 0, sizeof(mp));
+	for (size_t i = 0; i < s->count; i++) {
+		const struct tracefilter_personality *p = &s->pers[i];
+		uint32_t n = p->nsyscalls, v = pool[below(k)];
+
+		mp.m[i] = (struct tracefilter_action_map){ p->audit_arch, p->nr_flag, NULL, n };
+		/* the NULL bitmaps become NULL maps; no array past the limit */
+		if (!p->traced || n > TRACEFILTER_MAX_NSYSCALLS || n == 0)
+			continue;
+		mp.actions[i] = xcalloc(n, sizeof(uint32_t));
+		for (uint32_t x = 0; x < n; x++) {
+			if (chance(10))
+				v = pool[below(k)];
+			mp.actions[i][x] = v;
+		}
+		mp.m[i].actions = mp.actions[i];
+		total += n;
+	}
+	r = reasons_maps(s, &mp, &forced);
+	st = tracefilter_compile_actions(s->null_pers ? NULL : mp.m, s->count, opts_of((struct spec *)s),
+					 &prog);
+	fig.compiles++;
+	CHECK(st != TRACEFILTER_E_VERIFY && st != TRACEFILTER_E_INTERNAL,
+	      "map: a library-bug status %d (%s)", st, tracefilter_strerror(st));
+	CHECK((st == TRACEFILTER_OK) == (prog != NULL), "map: status %d with program %p", st,
+	      (void *)prog);
+	if (r) {
+		int ok = 0;
+
+		for (unsigned b = 1; b <= R_LIMIT; b <<= 1)
+			if ((r & b) && st == status_of_reason(b))
+				ok = 1;
+		CHECK(ok, "map: status %d (%s), but the input has reasons %#x", st,
+		      tracefilter_strerror(st), r);
+	} else {
+		CHECK(st == TRACEFILTER_OK || st == TRACEFILTER_E_TOO_LARGE ||
+			      (forced && st == TRACEFILTER_E_STRATEGY),
+		      "map: status %d (%s) for valid maps", st, tracefilter_strerror(st));
+	}
+	if (st == TRACEFILTER_OK) {
+		const struct sock_fprog *f = tracefilter_program_fprog(prog);
+		struct tracefilter_stats stats = { .struct_size = sizeof(stats) };
+
+		CHECK(f && f->len >= 1 && kernel_accepts(f->filter, f->len), "map: fprog");
+		fig.programs++;
+		for (size_t i = 0; i < s->count; i++) {
+			const struct tracefilter_action_map *p = &mp.m[i];
+			uint32_t n = p->nsyscalls;
+
+			for (uint32_t x = 0; x < n && x < 4096; x++)
+				check_map_number(f, s, &mp, p->audit_arch, p->nr_flag | x);
+			for (int j = 0; n > 4096 && j < 2000; j++)
+				check_map_number(f, s, &mp, p->audit_arch, p->nr_flag | below(n));
+			check_map_number(f, s, &mp, p->audit_arch, p->nr_flag + n);
+			check_map_number(f, s, &mp, p->audit_arch, p->nr_flag - 1);
+			check_map_number(f, s, &mp, p->audit_arch, 0xffffffffu);
+		}
+		for (int j = 0; j < 8; j++)
+			check_map_number(f, s, &mp, chance(50) ? rnd() : arches[below(NELEM(arches))],
+					 rnd());
+		/* the figures count exactly the SECCOMP_RET_ALLOW values */
+		if (total <= 8192) {
+			CHECK(tracefilter_program_stats(prog, &stats) == TRACEFILTER_OK, "map: stats");
+			for (size_t i = 0; i < s->count; i++) {
+				uint32_t allowed = 0;
+
+				for (uint32_t x = 0; x < mp.m[i].nsyscalls; x++)
+					allowed += mp.m[i].actions[x] == SECCOMP_RET_ALLOW;
+				CHECK(stats.personalities[i].allowed == allowed,
+				      "map: stats allowed of %zu: %u, here %u", i,
+				      stats.personalities[i].allowed, allowed);
+			}
+		}
+		tracefilter_program_free(prog);
+	}
+	for (size_t i = 0; i < s->count; i++)
+		free(mp.actions[i]);
+}
+
 /* ---- one case ---- */
 
 static void one_case(uint64_t c, int kernel_every)
@@ -1301,6 +1522,8 @@ static void one_case(uint64_t c, int kernel_every)
 	} else {
 		hostile(NULL);
 	}
+	if (chance(30))
+		maps_case(&s);
 	other_calls();
 	free_spec(&s);
 }
