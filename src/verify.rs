@@ -126,9 +126,16 @@ impl Set {
 
     /// Splits into (values where the jump is taken, values where it is not).
     fn split(&self, code: u16, k: u32) -> Result<(Set, Set), String> {
-        let (mut yes, mut no) = (Set(Vec::new()), Set(Vec::new()));
-        // The residues a `jset` on the low five bits of `k` takes.
-        let low = residues_where(|r| r & k != 0);
+        // Each piece goes one way or is cut in two (a `jeq` in three).
+        let room = self.0.len() + 2;
+        let (mut yes, mut no) = (Set(Vec::with_capacity(room)), Set(Vec::with_capacity(room)));
+        // The residues a `jset` on the low five bits of `k` takes; only
+        // bit tests read them.
+        let low = if !matches!(op(code), BPF_JEQ | BPF_JGE | BPF_JGT) {
+            residues_where(|r| r & k != 0)
+        } else {
+            0
+        };
         for &(lo, hi, res) in &self.0 {
             match op(code) {
                 BPF_JEQ => {

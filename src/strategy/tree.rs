@@ -32,6 +32,8 @@ pub(crate) struct Tree;
 impl Matcher for Tree {
     fn build(&self, d: &Decisions, w: &ArchWeights, g: &mut Graph) -> Result<NodeId> {
         refuse_per_boundary(d)?;
+        // A comparison per boundary and a return per action, at most.
+        g.reserve(2 * d.interval_count());
         dispatch(d, g, |a, i, g| Ok(tree(a, &w.intervals[i], g)))
     }
 
