@@ -86,16 +86,23 @@ impl Table {
         (self.n - 1 - i) * (self.n - i) / 2 + (j - i)
     }
 
-    /// Rows are filled bottom-up: row `i` reads only rows below it (by
-    /// column) and its own left part, so roots are pushed in order, the
-    /// current row's costs are one contiguous run and `c(r, j)` for the
-    /// candidate roots `r` is one contiguous run of column `j`.
+    /// Rows are filled bottom-up: row `i` reads only rows below it and its
+    /// own left part, so roots and costs are pushed in order and the
+    /// current row's costs are one contiguous run. Costs are stored row by
+    /// row too: a cell's single candidate root (the common case, where
+    /// Knuth's bounds meet) moves slowly along a row, so consecutive cells
+    /// read one row of costs in order instead of a cache line of another
+    /// column each, and the table stays out of the way of the first level
+    /// cache.
     fn new(ivs: &[Interval], pre: &[f64]) -> Table {
         let n = ivs.len();
         let cells = n * (n + 1) / 2;
-        // `col[j * (j + 3) / 2 - i] = c(i, j)`: column j from the diagonal
-        // up, so r ascending reads it backwards.
-        let mut col = vec![0.0f64; cells];
+        // `costs[row[r] + j] = c(r, j)`, wrapping: `row[r]` is where row r
+        // starts less r.
+        let mut costs: Vec<f64> = Vec::with_capacity(cells);
+        let mut row = vec![0usize; n];
+        costs.push(0.0);
+        row[n - 1] = 0usize.wrapping_sub(n - 1);
         let mut root = Vec::with_capacity(cells);
         root.push((n - 1) as u32);
         // Row i + 1's roots (the upper Knuth bound) and row i's: two rows,
@@ -106,35 +113,31 @@ impl Table {
         for i in (0..n - 1).rev() {
             let width = n - i;
             let (up_row, this_row, cur) = (&up[..width - 1], &mut this[..width], &mut cur[..width]);
+            let c = |r: usize, j: usize| costs[row[r].wrapping_add(j)];
             // `tail[d] - pre_i = W(i, i + d)`.
             let (pre_i, tail) = (pre[i], &pre[i + 1..=n]);
             this_row[0] = i as u32;
             cur[0] = 0.0;
             // Two intervals: the only root is i + 1.
-            // j * (j + 3) / 2, so that `col[cj - r] = c(r, j)`.
-            let mut cj = i * (i + 3) / 2 + i + 2;
-            let cost = (tail[1] - pre_i) + (cur[0] + col[cj - i - 1]);
-            cur[1] = cost;
-            col[cj - i] = cost;
+            cur[1] = (tail[1] - pre_i) + (cur[0] + c(i + 1, i + 1));
             this_row[1] = (i + 1) as u32;
             // root(i, j - 1), unflagged.
             let mut prev = i + 1;
             for d in 2..width {
                 let j = i + d;
-                cj += j + 1;
                 let weight = tail[d] - pre_i;
                 // Knuth's bounds, root(i, j-1) <= r <= root(i+1, j) (the
                 // latter is never past j).
                 let lo = prev;
                 let hi = ((up_row[d - 1] & !NOTCH) as usize).max(lo);
                 // c(i, r - 1) + c(r, j) for r in lo..=hi; the first least wins.
-                let (mut best, mut best_r) = (cur[lo - 1 - i] + col[cj - lo], lo);
+                let (mut best, mut best_r) = (cur[lo - 1 - i] + c(lo, j), lo);
                 for r in lo + 1..=hi {
-                    let c = cur[r - 1 - i] + col[cj - r];
+                    let x = cur[r - 1 - i] + c(r, j);
                     // Selects rather than branches: which candidate wins is
                     // data, hard to predict.
-                    best_r = if c < best { r } else { best_r };
-                    best = if c < best { c } else { best };
+                    best_r = if x < best { r } else { best_r };
+                    best = if x < best { x } else { best };
                 }
                 let (mut cost, mut flagged) = (weight + best, best_r as u32);
                 prev = best_r;
@@ -145,9 +148,10 @@ impl Table {
                     flagged |= NOTCH;
                 }
                 cur[d] = cost;
-                col[cj - i] = cost;
                 this_row[d] = flagged;
             }
+            row[i] = costs.len().wrapping_sub(i);
+            costs.extend_from_slice(cur);
             root.extend_from_slice(this_row);
             std::mem::swap(&mut up, &mut this);
         }
