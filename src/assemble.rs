@@ -28,11 +28,13 @@ use crate::error::{Error, Result};
 use crate::program::{FxBuild, Graph, Node, NodeId};
 
 pub fn assemble(g: &Graph, root: NodeId) -> Result<Vec<Insn>> {
+    // Sized for every node once, so that no table grows while placing.
+    let n = g.len();
     let mut layout = Layout {
         g,
-        out: Vec::new(),
-        placed: HashMap::default(),
-        nearest: HashMap::default(),
+        out: Vec::with_capacity(n),
+        placed: HashMap::with_capacity_and_hasher(n, FxBuild::default()),
+        nearest: HashMap::with_capacity_and_hasher(n, FxBuild::default()),
     };
     if let Node::Ret(k) = g.node(root) {
         return Ok(vec![Insn::stmt(BPF_RET | BPF_K, k)]);

@@ -93,14 +93,20 @@ impl Graph {
         self.nodes.len()
     }
 
+    /// Room for `n` more nodes, so that a strategy that knows its size
+    /// does not rehash the index as it grows.
+    pub fn reserve(&mut self, n: usize) {
+        self.nodes.reserve(n);
+        self.index.reserve(n);
+    }
+
     fn intern(&mut self, node: Node) -> NodeId {
-        if let Some(&id) = self.index.get(&node) {
-            return id;
-        }
-        let id = self.nodes.len() as NodeId;
-        self.nodes.push(node);
-        self.index.insert(node, id);
-        id
+        // One hash per node, found or added.
+        let nodes = &mut self.nodes;
+        *self.index.entry(node).or_insert_with(|| {
+            nodes.push(node);
+            (nodes.len() - 1) as NodeId
+        })
     }
 
     pub fn ret(&mut self, k: u32) -> NodeId {

@@ -126,9 +126,16 @@ impl Set {
 
     /// Splits into (values where the jump is taken, values where it is not).
     fn split(&self, code: u16, k: u32) -> Result<(Set, Set), String> {
-        let (mut yes, mut no) = (Set(Vec::new()), Set(Vec::new()));
-        // The residues a `jset` on the low five bits of `k` takes.
-        let low = residues_where(|r| r & k != 0);
+        // Each piece goes one way or is cut in two (a `jeq` in three).
+        let room = self.0.len() + 2;
+        let (mut yes, mut no) = (Set(Vec::with_capacity(room)), Set(Vec::with_capacity(room)));
+        // The residues a `jset` on the low five bits of `k` takes; only
+        // bit tests read them.
+        let low = if !matches!(op(code), BPF_JEQ | BPF_JGE | BPF_JGT) {
+            residues_where(|r| r & k != 0)
+        } else {
+            0
+        };
         for &(lo, hi, res) in &self.0 {
             match op(code) {
                 BPF_JEQ => {
@@ -350,16 +357,18 @@ struct Rect {
 /// argument does not apply.
 pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
     emulate::check(prog).map_err(|e| format!("kernel would reject it: {e}"))?;
-    let mut pending: Vec<Vec<Rect>> = vec![Vec::new(); prog.len()];
-    pending[0].push(Rect {
-        acc: Val::Const(0),
-        x: Val::Const(0),
-        arch: Rc::new(Set::all()),
-        nr: Set::all(),
-    });
-    for pc in 0..prog.len() {
-        let rects = merge(std::mem::take(&mut pending[pc]));
-        let insn = prog[pc];
+    let mut pending = Pending::new(prog.len());
+    pending.push(
+        0,
+        Rect {
+            acc: Val::Const(0),
+            x: Val::Const(0),
+            arch: Rc::new(Set::all()),
+            nr: Set::all(),
+        },
+    );
+    for (pc, &insn) in prog.iter().enumerate() {
+        let rects = pending.take(pc);
         let unprovable = || {
             format!(
                 "cannot prove: instruction {pc} has opcode {:#06x}",
@@ -376,20 +385,29 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                             return Err(format!("cannot prove: instruction {pc} loads offset {k}"))
                         }
                     };
-                    pending[pc + 1].push(Rect { acc, ..r });
+                    pending.push(pc + 1, Rect { acc, ..r });
                 }
-                c if c == BPF_LD | BPF_W | BPF_IMM => pending[pc + 1].push(Rect {
-                    acc: Val::Const(insn.k),
-                    ..r
-                }),
-                c if c == BPF_MISC | BPF_TAX => pending[pc + 1].push(Rect {
-                    x: r.acc.clone(),
-                    ..r
-                }),
-                c if c == BPF_MISC | BPF_TXA => pending[pc + 1].push(Rect {
-                    acc: r.x.clone(),
-                    ..r
-                }),
+                c if c == BPF_LD | BPF_W | BPF_IMM => pending.push(
+                    pc + 1,
+                    Rect {
+                        acc: Val::Const(insn.k),
+                        ..r
+                    },
+                ),
+                c if c == BPF_MISC | BPF_TAX => pending.push(
+                    pc + 1,
+                    Rect {
+                        x: r.acc.clone(),
+                        ..r
+                    },
+                ),
+                c if c == BPF_MISC | BPF_TXA => pending.push(
+                    pc + 1,
+                    Rect {
+                        acc: r.x.clone(),
+                        ..r
+                    },
+                ),
                 c if class(c) == BPF_ALU => {
                     let operand = if src(c) == BPF_X {
                         r.x.clone()
@@ -397,7 +415,7 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                         Val::Const(insn.k)
                     };
                     let acc = alu_val(op(c), &r.acc, &operand).ok_or_else(unprovable)?;
-                    pending[pc + 1].push(Rect { acc, ..r });
+                    pending.push(pc + 1, Rect { acc, ..r });
                 }
                 c if c == BPF_RET | BPF_K => {
                     check_ret(&r, insn.k, d).map_err(|e| format!("instruction {pc}: {e}"))?
@@ -408,7 +426,7 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                     }
                     _ => return Err(unprovable()),
                 },
-                c if c == BPF_JMP | BPF_JA => pending[pc + 1 + insn.k as usize].push(r),
+                c if c == BPF_JMP | BPF_JA => pending.push(pc + 1 + insn.k as usize, r),
                 c if class(c) == BPF_JMP => {
                     let (t, f) = (pc + 1 + insn.jt as usize, pc + 1 + insn.jf as usize);
                     let k = if src(c) == BPF_X {
@@ -423,7 +441,7 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                     let (yes, no) = match &r.acc {
                         Val::Const(v) => {
                             let taken = jump_taken(code, *v, k);
-                            pending[if taken { t } else { f }].push(r);
+                            pending.push(if taken { t } else { f }, r);
                             continue;
                         }
                         Val::Arch => {
@@ -453,7 +471,7 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                     };
                     for (rect, to) in [(yes, t), (no, f)] {
                         if !rect.arch.is_empty() && !rect.nr.is_empty() {
-                            pending[to].push(rect);
+                            pending.push(to, rect);
                         }
                     }
                 }
@@ -462,6 +480,45 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The rectangles waiting at each instruction. Most instructions of a
+/// tree are reached by one path: the first rectangle has its own slot, so
+/// that only instructions reached by several (the returns, shared tails)
+/// allocate a list.
+struct Pending {
+    first: Vec<Option<Rect>>,
+    more: Vec<Vec<Rect>>,
+}
+
+impl Pending {
+    fn new(len: usize) -> Pending {
+        Pending {
+            first: vec![None; len],
+            more: vec![Vec::new(); len],
+        }
+    }
+
+    fn push(&mut self, pc: usize, r: Rect) {
+        match &mut self.first[pc] {
+            slot @ None => *slot = Some(r),
+            Some(_) => self.more[pc].push(r),
+        }
+    }
+
+    /// The rectangles reaching `pc`, in arrival order, merged.
+    fn take(
+        &mut self,
+        pc: usize,
+    ) -> std::iter::Chain<std::option::IntoIter<Rect>, std::vec::IntoIter<Rect>> {
+        let first = self.first[pc].take();
+        let mut more = std::mem::take(&mut self.more[pc]);
+        if more.is_empty() {
+            return first.into_iter().chain(more);
+        }
+        more.splice(0..0, first);
+        None.into_iter().chain(merge(more))
+    }
 }
 
 /// `r` with another nr side, without copying the one it replaces.
