@@ -12,7 +12,9 @@
 #      (traced vs allowed: a lower bound, not PRoot's map); every program's
 #      figures with the library's emulator (integrations/proot/tfpmap.c):
 #      length, mean cBPF instructions executed per allowed and per traced
-#      syscall, kernel-cacheable. Table in OUTDIR/figures.md;
+#      syscall, kernel-cacheable; and patched PRoot's program (extract.sh:
+#      PRoot's map exactly, through integrations/proot's patch). Table in
+#      OUTDIR/figures.md;
 #   3. unless --no-qemu: the per-syscall cost (getppid, allowed by every
 #      program) on Debian bullseye's Linux 5.10 (no action cache) and
 #      bookworm's 6.1 under QEMU with -icount shift=0 (guest time = guest
@@ -54,8 +56,9 @@ for h in $hosts; do
 		m=$out/extract/maps/$h-$c.map
 		mkdir -p "$d"
 		cp "$out/extract/programs/$h-$c.bpf" "$d/proot.bpf"
+		cp "$out/extract/programs/$h-$c.tf.bpf" "$d/patched.bpf"
 		"$out/proot-peers" "$d" "$m" >"$d/peers.txt"
-		for t in proot libseccomp libseccomp-tree ours-2action; do
+		for t in proot libseccomp libseccomp-tree ours-2action patched; do
 			"$bin/tfpmap" figures "$d/$t.bpf" <"$m" >"$d/$t.figures"
 			diffs=$(sed -n "s|.*/$t.bpf differs ||p" "$d/peers.txt")
 			awk -v h="$h" -v c="$c" -v t="$t" -v d="${diffs:-0}" '
@@ -86,7 +89,7 @@ build_guest "$work/root/bin/guest"
 		cp "$out/x86_64-$c"/*.bpf "$work/root/p/$c/"
 		echo "echo set $c"
 		printf 'guest cost --nr 110 --rounds %s --batch %s none=none floor=floor' "$rounds" "$batch"
-		for t in proot libseccomp libseccomp-tree ours-2action; do
+		for t in proot libseccomp libseccomp-tree ours-2action patched; do
 			printf ' %s=/p/%s/%s.bpf' "$t" "$c" "$t"
 		done
 		echo

@@ -2,14 +2,15 @@
 # check.sh [SRC]: checks PRoot with its seccomp filter, as root on Debian 12.
 # SRC: see lib.sh (default ../shared/src beside the repository).
 #
-# Today PRoot is UNPATCHED (the library's per-syscall action maps, issue 16,
-# do not exist yet): this script checks unpatched PRoot, the reference the
-# patched build must match, and when integrations/proot/NNNN-*.patch exist
-# (lib.sh: tp_patches) it also builds the patched PRoot and requires every
-# result below to be the same on it.
+# It builds PRoot unpatched and patched (integrations/proot/NNNN-*.patch,
+# lib.sh: tp_patches; the patched build links the library statically) and
+# requires every result below of both builds, and the same on both:
 #   1. PRoot's own programs (extract.sh): for every host and configuration,
 #      the program of PRoot's generator is the one real PRoot installs and
-#      returns exactly the values PRoot's syscall lists ask for;
+#      returns exactly the values PRoot's syscall lists ask for; the
+#      patched PRoot's program returns exactly the same values (every
+#      number of every architecture, data bits included), and is the one
+#      the patched PRoot's own objects make;
 #   2. PRoot's own suite (tests/, `make check-TEST` one test at a time, each
 #      under a timeout: PROOT_TEST_TIMEOUT, default 120 s), with seccomp and
 #      with PROOT_NO_SECCOMP=1: every test passes or is skipped in both
@@ -18,7 +19,8 @@
 #   3. real commands under PRoot, with and without seccomp, against the
 #      same commands run directly: -r with a busybox rootfs, -0, -b, -w;
 #      tar, find, a shell pipeline, a C compile; and the tracee's
-#      /proc/self/status says whether the filter is on;
+#      /proc/self/status says whether the filter is on, and NoNewPrivs: 1
+#      unpatched, and patched only where the kernel demands it (as nobody);
 #   4. PRoot's silent fallback: with its install refused (EPERM, ENOMEM,
 #      by outer filters: tests/c/seccomp_stack.c) the guest works under
 #      plain ptrace, with no message and no filter of PRoot's.
@@ -31,7 +33,8 @@
 # with an empty argv argv[0] = ""): they get PROOT_LOOP_TIMEOUT (default
 # 20 s) and must still time out.
 #
-# Needs: root (PRoot's -0 tests and chown), make, gcc, cargo, objcopy,
+# About 12 min on 2 CPUs (PRoot's suite: 4 runs of about 2.5 min).
+# Needs: root (PRoot's -0 tests and chown), make, gcc, patch, cargo, objcopy,
 # timeout, libtalloc-dev, uthash-dev, busybox-static (the rootfs), mcookie
 # (util-linux, PRoot's tests). Environment: TF_PROOT_WORK (work directory,
 # kept; default a new /tmp one, removed at the end unless KEEP=1),
@@ -91,7 +94,7 @@ fi
 if [ -n "$(tp_patches)" ]; then
 	rm -rf "$work/patched"
 	cp -a "$work/src" "$work/patched"
-	if tp_apply "$work/patched" && tp_make "$work/patched"; then
+	if tp_apply "$work/patched" && tp_lib && tp_make "$work/patched"; then
 		pass "the patches apply and PRoot builds ($(tp_patches | wc -l) patches)"
 		builds="stock patched"
 	else
@@ -247,6 +250,24 @@ for b in $builds; do
 			pass "$b, $mode: the tracee's /proc/self/status says Seccomp: $want"
 		else
 			fail "$b, $mode: the tracee's /proc/self/status says '$o', not Seccomp: $want"
+		fi
+	done
+done
+# PR_SET_NO_NEW_PRIVS: PRoot sets it always; patched PRoot only where the
+# kernel demands it (a tracer without CAP_SYS_ADMIN: nobody), so that root's
+# guest keeps setuid programs and file capabilities as without PRoot.
+chmod 755 "$work"
+for b in $builds; do
+	for who in root nobody; do
+		want=1
+		[ $b = patched ] && [ $who = root ] && want=0
+		pre=
+		[ $who = nobody ] && pre="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		o=$(cd / && timeout -k 5 60 $pre "$work/$b/src/proot" sh -c 'grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status' 2>&1 | tr -s '\t\n' '  ')
+		if [ "$o" = "NoNewPrivs: $want Seccomp: 2 " ]; then
+			pass "$b as $who: the tracee has the filter, NoNewPrivs $want"
+		else
+			fail "$b as $who: the tracee's status says '$o', not NoNewPrivs $want with the filter"
 		fi
 	done
 done

@@ -32,18 +32,30 @@
 #   3. for every host and configuration, the program returns exactly the
 #      value of the map computed from PRoot's lists (every number
 #      0..table+64 of each architecture, data bits included; KILL for
-#      every number of the other architectures).
+#      every number of the other architectures);
+#   4. PRoot patched by 0001-seccomp-tracefilter.patch (its tree in
+#      DIR/proot-patched): the patched generator (src/syscall/tfilter.c
+#      with the library, run by pfilter.c built with -DPFILTER_TRACEFILTER
+#      against that tree, the program caught at tracefilter_install) gives,
+#      for every host and configuration, a program returning exactly the
+#      values of 3.'s map; on this x86_64 host the program the patched
+#      PRoot's own objects and CLI make (plists built with
+#      -DPLISTS_TRACEFILTER, --wrap=tracefilter_install) is byte-identical
+#      to it. Past the tables, the library's verification (every compile)
+#      has proven the program returns ALLOW, as PRoot's chain does.
 # Writes DIR/programs/HOST-CONFIG.bpf (raw struct sock_filter array),
 # DIR/maps/HOST-CONFIG.map ("NAME NR VALUE SYSCALL" lines: NAME x86_64,
 # x32, i386, aarch64 or arm, NR without the x32 bit, VALUE the 32-bit
 # return value, SYSCALL PRoot's name or "-"; a last "unknown * VALUE -"
-# line for other architectures), DIR/figures.txt (tfpmap figures).
-# Needs: make, gcc, cargo, objcopy, libtalloc-dev, uthash-dev. About 1 min.
+# line for other architectures), DIR/programs/HOST-CONFIG.tf.bpf (the
+# patched PRoot's program), DIR/figures.txt (tfpmap figures of PRoot's).
+# Needs: make, gcc, patch, cargo, objcopy, libtalloc-dev, uthash-dev.
+# About 1.5 min.
 set -eu
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 [ $# -ge 1 ] || { echo "usage: $0 DIR [SRC]" >&2; exit 2; }
-tp_need make gcc cargo objcopy cmp tar
+tp_need make gcc patch cargo objcopy cmp tar
 mkdir -p "$1"
 dir=$(cd "$1" && pwd)
 bin=$dir/bin
@@ -80,13 +92,16 @@ gcc $cflags -I"$tree/src" -o "$bin/plists" "$tp_here/plists.c" $objs -ltalloc -W
 # Its tracee.h needs struct user_regs (arm): the host's user_regs_struct
 # stands in, unused by the generator.
 hosts="x86_64 i386 arm aarch64"
-for h in $hosts; do
-	case $h in
-	x86_64) d="-DARCH_X86_64=1" ;;
-	i386) d="-DARCH_X86=1" ;;
-	arm) d="-DARCH_ARM_EABI=1" ;;
-	aarch64) d="-DARCH_ARM64=1 -DARCH_SH4=1" ;;
+host_defs() {
+	case $1 in
+	x86_64) echo "-DARCH_X86_64=1" ;;
+	i386) echo "-DARCH_X86=1" ;;
+	arm) echo "-DARCH_ARM_EABI=1" ;;
+	aarch64) echo "-DARCH_ARM64=1 -DARCH_SH4=1" ;;
 	esac
+}
+for h in $hosts; do
+	d=$(host_defs "$h")
 	for os in linux android; do
 		name=$h
 		a=
@@ -152,6 +167,60 @@ for h in $hosts; do
 			{
 				echo "# $name $c ($(opts "$c"))"
 				"$bin/tfpmap" figures "$p" <"$m"
+			} >>"$dir/figures.txt"
+		done
+	done
+done
+phase "4. PRoot patched with tracefilter: its program returns PRoot's map, every host and configuration"
+ptree=$dir/proot-patched
+if [ ! -x "$ptree/src/proot" ]; then
+	rm -rf "$ptree"
+	tp_source "$ptree" "${2:-}"
+	tp_apply "$ptree" || tp_die "the patches do not apply"
+	tp_make "$ptree" || tp_die "patched PRoot build failed (see $ptree/make.out)"
+fi
+tfc="$cflags -I$ptree/src $tp_tf_cflags"
+for h in $hosts; do
+	for a in "" -D__ANDROID__; do
+		name=$h${a:+-android}
+		gcc $tfc $(host_defs "$h") $a -DPFILTER_TRACEFILTER -Duser_regs=user_regs_struct \
+			-o "$bin/tfilter-$name" "$tp_here/pfilter.c" -ltalloc $tp_tf_libs 2>"$bin/tfilter-$name.log" ||
+			tp_die "the patched generator for $name: see $bin/tfilter-$name.log"
+	done
+done
+pobjs=$(make -s -C "$ptree/src" --eval 'tp-objects: ; @echo $(OBJECTS)' tp-objects)
+objcopy --redefine-sym main=proot_main "$ptree/src/cli/cli.o" "$bin/cli-tf-nomain.o"
+pobjs=$(for o in $pobjs; do [ "$o" = cli/cli.o ] && echo "$bin/cli-tf-nomain.o" || echo "$ptree/src/$o"; done)
+gcc $tfc -DPLISTS_TRACEFILTER -o "$bin/plists-tf" "$tp_here/plists.c" $pobjs -ltalloc $tp_tf_libs \
+	-Wl,-z,noexecstack -Wl,--wrap=launch_process,--wrap=prctl,--wrap=tracefilter_install \
+	2>"$bin/plists-tf.log" || tp_die "plists for patched PRoot: see $bin/plists-tf.log"
+for c in $configs; do
+	l=$dir/lists/$c
+	rm -f "$l.tf-plists.bpf" "$dir/programs/x86_64-$c.tf.bpf"
+	"$bin/plists-tf" "$l.tf-plists.bpf" $(opts "$c") >"$l.tf-lists" 2>"$l.tf-err" || :
+	"$bin/tfilter-x86_64" program "$dir/programs/x86_64-$c.tf.bpf" <"$l" 2>>"$l.tf-err" || :
+	if [ -s "$l.tf-plists.bpf" ] && cmp -s "$dir/programs/x86_64-$c.tf.bpf" "$l.tf-plists.bpf" &&
+		cmp -s "$l" "$l.tf-lists"; then
+		pass "$c: patched PRoot's objects and CLI make the patched generator's x86_64 program"
+	else
+		fail "$c: patched PRoot's own program (plists-tf) is not the patched generator's: $(head -c 300 "$l.tf-err")"
+	fi
+done
+for h in $hosts; do
+	for name in $h $h-android; do
+		for c in $configs; do
+			m=$dir/maps/$name-$c.map
+			p=$dir/programs/$name-$c.tf.bpf
+			rm -f "$p"
+			"$bin/tfilter-$name" program "$p" <"$dir/lists/$c" 2>"$p.err" || :
+			if [ -s "$p" ] && "$bin/tfpmap" map "$p" <"$m" >"$m.tf" && cmp -s "$m" "$m.tf"; then
+				pass "$name $c: the patched program returns PRoot's value for all $(($(wc -l <"$m") - 1)) numbers and other arches ($(($(wc -c <"$p") / 8)) instructions, PRoot's $(($(wc -c <"$dir/programs/$name-$c.bpf") / 8)))"
+			else
+				fail "$name $c: the patched program is not PRoot's map: $(head -c 200 "$p.err" 2>/dev/null) $(diff "$m" "$m.tf" 2>/dev/null | head -n 4 | tr '\n' ' ')"
+			fi
+			{
+				echo "# $name $c ($(opts "$c")), patched"
+				"$bin/tfpmap" figures "$p" <"$m" 2>&1 || :
 			} >>"$dir/figures.txt"
 		done
 	done

@@ -34,24 +34,38 @@ tp_source() {
 	[ -f "$tp_dest/src/syscall/seccomp.c" ] || tp_die "$tp_dest is not a PRoot tree"
 }
 
-# tp_patches: our patches to PRoot, in the order they apply. None yet: the
-# library's per-syscall action maps (issue 16) do not exist, so PRoot is
-# built unpatched; the patch that replaces set_seccomp_filters() will be
-# integrations/proot/NNNN-*.patch and is applied by tp_apply.
+# tp_patches: our patches to PRoot, in the order they apply
+# (integrations/proot/NNNN-*.patch): 0001 makes set_seccomp_filters() build
+# PRoot's program with tracefilter (src/syscall/tfilter.c).
 tp_patches() {
 	ls "$tp_here"/[0-9][0-9][0-9][0-9]-*.patch 2>/dev/null || :
 }
 
-# tp_apply DIR: applies our patches (none yet); fails if any does not apply.
+# tp_apply DIR: applies our patches; fails if any does not apply.
 tp_apply() {
 	for tp_p in $(tp_patches); do
 		patch -s -p1 -d "$1" <"$tp_p" || { echo "$(basename "$tp_p") does not apply" >&2; return 1; }
 	done
 }
 
-# tp_make DIR: builds DIR/src/proot; log in DIR/make.out.
+# tp_lib: builds the library (the repository's target/release, whatever
+# CARGO_TARGET_DIR says) for a patched tree, which links it statically:
+# users then need no libtracefilter.so beside their proot.
+tp_lib() {
+	(cd "$tp_repo" && env -u CARGO_TARGET_DIR make -s lib >/dev/null)
+}
+tp_tf_cflags="-I$tp_repo/include"
+tp_tf_libs="$tp_repo/target/release/libtracefilter.a -lpthread -ldl -lm"
+
+# tp_make DIR: builds DIR/src/proot; log in DIR/make.out. A patched tree
+# (it has src/syscall/tfilter.c) links the library built by tp_lib.
 tp_make() {
-	make -C "$1/src" -j"${JOBS:-2}" proot >"$1/make.out" 2>&1
+	if [ -f "$1/src/syscall/tfilter.c" ]; then
+		make -C "$1/src" -j"${JOBS:-2}" proot TRACEFILTER_CFLAGS="$tp_tf_cflags" \
+			TRACEFILTER_LIBS="$tp_tf_libs" >"$1/make.out" 2>&1
+	else
+		make -C "$1/src" -j"${JOBS:-2}" proot >"$1/make.out" 2>&1
+	fi
 }
 
 # tp_need COMMAND...: dies naming the missing ones.

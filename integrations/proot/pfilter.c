@@ -10,6 +10,11 @@
  * Nothing of PRoot's is copied: its generator runs as it is, and only
  * prctl(2) is replaced, to catch the program instead of installing it.
  *
+ * With -DPFILTER_TRACEFILTER and the tree of PRoot patched by
+ * 0001-seccomp-tracefilter.patch, it is the patched generator instead
+ * (src/syscall/tfilter.c, linked with the library), and
+ * tracefilter_install() is what is replaced.
+ *
  *   pfilter program FILE < LISTS   the struct sock_filter array PRoot's
  *                                  enable_syscall_filtering() builds, raw
  *   pfilter map < LISTS            the action map the lists ask for, from
@@ -34,6 +39,11 @@
 #include "syscall/seccomp.c"
 #include "syscall/sysnum.c"
 #undef prctl
+#ifdef PFILTER_TRACEFILTER
+#define tracefilter_install pfilter_install
+#include "syscall/tfilter.c"
+#undef tracefilter_install
+#endif
 
 #include "extension/extension.h"
 
@@ -71,6 +81,15 @@ int pfilter_prctl(int option, ...)
 	va_end(ap);
 	return 0;
 }
+
+#ifdef PFILTER_TRACEFILTER
+int pfilter_install(const struct sock_fprog *prog, uint32_t flags UNUSED,
+		    struct tracefilter_install_report *report UNUSED)
+{
+	pfilter_prctl(PR_SET_SECCOMP, (unsigned long)SECCOMP_MODE_FILTER, prog);
+	return TRACEFILTER_OK;
+}
+#endif
 
 #define MAX_EXTENSIONS 16
 #define MAX_LISTED 512

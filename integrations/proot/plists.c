@@ -13,6 +13,11 @@
  * FLAGS" lines: the input of pfilter), then runs enable_syscall_filtering()
  * itself, catches the program at prctl(PR_SET_SECCOMP) and writes it raw to
  * PROGRAM. Nothing is forked, traced or installed.
+ *
+ * Built with -DPLISTS_TRACEFILTER from the objects of PRoot patched by
+ * 0001-seccomp-tracefilter.patch (and --wrap=tracefilter_install), it
+ * catches the program there instead: the library installs it with the
+ * raw seccomp(2) syscall, not prctl.
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -27,6 +32,10 @@
 #include "syscall/seccomp.h"
 #include "syscall/sysnum.h"
 #include "tracee/tracee.h"
+
+#ifdef PLISTS_TRACEFILTER
+#include <tracefilter.h>
+#endif
 
 int proot_main(int argc, char *const argv[]);
 int __real_launch_process(Tracee *tracee, char *const argv[]);
@@ -54,6 +63,15 @@ int __wrap_prctl(int option, ...)
 	va_end(ap);
 	return 0;
 }
+
+#ifdef PLISTS_TRACEFILTER
+int __wrap_tracefilter_install(const struct sock_fprog *prog, uint32_t flags UNUSED,
+			       struct tracefilter_install_report *report UNUSED)
+{
+	__wrap_prctl(PR_SET_SECCOMP, (unsigned long)SECCOMP_MODE_FILTER, prog);
+	return TRACEFILTER_OK;
+}
+#endif
 
 int __wrap_launch_process(Tracee *tracee, char *const argv[] UNUSED)
 {
