@@ -96,8 +96,10 @@ pub fn compile_guarded(
 /// `opts.unknown_nr_action` for the other numbers of their arches and
 /// `opts.unknown_arch_action` for the other arches. `opts.traced_action`
 /// and `opts.allowed_action` are neither used nor checked. Errors as for [`compile`]; a
-/// forced `bits` strategy serves maps whose every block of 32 numbers has
-/// at most two values, else [`Error::Strategy`].
+/// forced `bits` or `jset` strategy tests the blocks of 32 numbers worth
+/// its test (for `bits`, three boundaries between just two values) and
+/// compares the other blocks as `search` does, whatever their values; a map
+/// with no such block is [`Error::Strategy`].
 ///
 /// ```
 /// use tracefilter::{compile_actions, ActionMap, Options, SeccompData, SyscallTable};

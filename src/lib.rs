@@ -1,4 +1,5 @@
-//! tracefilter compiles per-personality syscall bitmaps into small, fast,
+//! tracefilter compiles per-personality syscall bitmaps (or action maps)
+//! into small, fast,
 //! verified seccomp filters for ptrace-based tracers, installs them in the
 //! tracee with a well-defined fallback, and tells the tracer how to resume.
 //!
@@ -115,7 +116,9 @@ mod strategy;
 mod verify;
 mod weights;
 
-pub use api::{cacheable, check, child, disassemble, evaluate, tracer, verify, Filter};
+pub use api::{
+    cacheable, check, child, disassemble, evaluate, tracer, verify, verify_actions, Filter,
+};
 pub use bpf::Insn;
 pub use compile::{
     compile, compile_actions, compile_actions_guarded, compile_actions_weighted, compile_guarded,

@@ -33,7 +33,7 @@
 # with an empty argv argv[0] = ""): they get PROOT_LOOP_TIMEOUT (default
 # 20 s) and must still time out.
 #
-# About 12 min on 2 CPUs (PRoot's suite: 4 runs of about 2.5 min).
+# About 11 min on 2 CPUs (README.md: 10 min 35 s; PRoot's suite: 4 runs of about 2 min).
 # Needs: root (PRoot's -0 tests and chown), make, gcc, patch, cargo, objcopy,
 # timeout, libtalloc-dev, uthash-dev, busybox-static (the rootfs), mcookie
 # (util-linux, PRoot's tests). Environment: TF_PROOT_WORK (work directory,

@@ -14,7 +14,7 @@ use crate::compile::Program;
 use crate::emulate::{self, CheckError, Run, SeccompData};
 use crate::error::{Error, Result};
 use crate::set::Decisions;
-use crate::spec::{Options, Personality};
+use crate::spec::{ActionMap, Options, Personality};
 
 /// A program that passed [`check`]: the kernel would accept it, and the
 /// emulator can run it. Every compiled [`Program`] is one
@@ -108,6 +108,25 @@ pub fn verify(insns: &[Insn], pers: &[Personality], opts: &Options) -> Result<()
     crate::spec::validate(pers)?;
     opts.validate()?;
     let d = Decisions::new(pers, opts)?;
+    crate::verify::verify(insns, &d).map_err(Error::Verify)
+}
+
+/// Proves that `insns` (any checked program, whoever made it) returns
+/// exactly `actions[nr]` (data bits included) for every number of every
+/// map, `opts.unknown_nr_action` for the other numbers of their arches and
+/// `opts.unknown_arch_action` for every other arch, as
+/// [`compile_actions`](crate::compile_actions) proves each program it
+/// returns; the other actions of `opts` are not used. Errors as for
+/// [`verify`].
+pub fn verify_actions(insns: &[Insn], maps: &[ActionMap], opts: &Options) -> Result<()> {
+    emulate::check(insns)?;
+    let opts = Options {
+        traced_action: crate::bpf::SECCOMP_RET_TRACE,
+        allowed_action: crate::bpf::SECCOMP_RET_ALLOW,
+        ..*opts
+    };
+    opts.validate()?;
+    let d = Decisions::from_maps(maps, &opts)?;
     crate::verify::verify(insns, &d).map_err(Error::Verify)
 }
 
@@ -222,6 +241,29 @@ mod tests {
             verify(&ret, &short, &Options::default()),
             Err(Error::Invalid(_))
         ));
+    }
+
+    /// `verify_actions` proves a map's exact values, data bits included.
+    #[test]
+    fn verify_actions_checks_every_value() {
+        use crate::bpf::{SECCOMP_RET_ALLOW, SECCOMP_RET_TRACE};
+        let mut actions = vec![SECCOMP_RET_ALLOW; 64];
+        actions[3] = SECCOMP_RET_TRACE | 1;
+        actions[9] = SECCOMP_RET_TRACE;
+        let map = |a| ActionMap {
+            audit_arch: crate::arch::AUDIT_ARCH_X86_64,
+            nr_flag: 0,
+            actions: a,
+        };
+        let opts = Options::default();
+        let prog = crate::compile_actions(&[map(&actions)], &opts).unwrap();
+        verify_actions(prog.insns(), &[map(&actions)], &opts).unwrap();
+        let mut other = actions.clone();
+        other[3] = SECCOMP_RET_TRACE | 2; // only the data bits differ
+        match verify_actions(prog.insns(), &[map(&other)], &opts) {
+            Err(Error::Verify(why)) => assert!(why.contains('3'), "{why}"),
+            r => panic!("{r:?}"),
+        }
     }
 
     /// `verify` proves programs from elsewhere: a lone `ret ALLOW` is right
