@@ -30,8 +30,8 @@ struct Figures {
     cacheable: bool,
 }
 
-fn figures(prog: &[Insn], sets: &X86Sets, opts: &Options) -> Figures {
-    let s = Stats::measure(prog, Strategy::Auto, &sets.views(), opts);
+fn figures(prog: &[Insn], sets: &X86Sets) -> Figures {
+    let s = Stats::measure(prog, Strategy::Auto, &sets.views());
     Figures {
         len: prog.len(),
         mean: s.personalities.iter().map(|p| p.mean_executed).collect(),
@@ -175,10 +175,10 @@ fn main() {
         };
         let sets = X86Sets::from_program(&sp);
         let base = semantics(&sp, &sets);
-        let f = figures(&sp, &sets, &base);
+        let f = figures(&sp, &sets);
         row(set, "strace 6.1", &f, None, None);
         let (p, s) = ours(&sets, &base, Objective::Speed);
-        let g = figures(&p, &sets, &base);
+        let g = figures(&p, &sets);
         row(
             set,
             &format!("ours SPEED ({})", s.name()),
@@ -193,7 +193,7 @@ fn main() {
             ));
         }
         let (p, s) = ours(&sets, &base, Objective::Size);
-        let h = figures(&p, &sets, &base);
+        let h = figures(&p, &sets);
         row(
             set,
             &format!("ours SIZE ({})", s.name()),
@@ -235,13 +235,13 @@ fn main() {
             );
         }
         let base = semantics(&lin, &lsets);
-        let fl = figures(&lin, &lsets, &base);
-        let ft = figures(&tree, &lsets, &base);
+        let fl = figures(&lin, &lsets);
+        let ft = figures(&tree, &lsets);
         row(set, "libseccomp default", &fl, None, None);
         row(set, "libseccomp tree", &ft, None, None);
         let shortest = fl.len.min(ft.len);
         let (p, s) = ours(&lsets, &base, Objective::Speed);
-        let g = figures(&p, &lsets, &base);
+        let g = figures(&p, &lsets);
         row(
             set,
             &format!("ours SPEED ({})", s.name()),
@@ -256,7 +256,7 @@ fn main() {
             ));
         }
         let (p, s) = ours(&lsets, &base, Objective::Size);
-        let h = figures(&p, &lsets, &base);
+        let h = figures(&p, &lsets);
         row(
             set,
             &format!("ours SIZE ({})", s.name()),
@@ -358,8 +358,8 @@ fn plot_random_sets(
         };
         let sets = X86Sets::from_program(&sp);
         let base = semantics(&sp, &sets);
-        let f_strace = figures(&sp, &sets, &base).mean[0];
-        let f_ours = figures(&ours(&sets, &base, Objective::Speed).0, &sets, &base).mean[0];
+        let f_strace = figures(&sp, &sets).mean[0];
+        let f_ours = figures(&ours(&sets, &base, Objective::Speed).0, &sets).mean[0];
         let (Ok(lin), Ok(tree)) = (
             scmp_program(helper, 1, &names),
             scmp_program(helper, 2, &names),
@@ -369,9 +369,9 @@ fn plot_random_sets(
         };
         let lsets = X86Sets::from_program(&lin);
         let lbase = semantics(&lin, &lsets);
-        let f_lin = figures(&lin, &lsets, &lbase).mean[0];
-        let f_tree = figures(&tree, &lsets, &lbase).mean[0];
-        let f_ours_l = figures(&ours(&lsets, &lbase, Objective::Speed).0, &lsets, &lbase).mean[0];
+        let f_lin = figures(&lin, &lsets).mean[0];
+        let f_tree = figures(&tree, &lsets).mean[0];
+        let f_ours_l = figures(&ours(&lsets, &lbase, Objective::Speed).0, &lsets).mean[0];
         println!(
             "| {k} | {f_strace:.2} | {f_ours:.2} | {f_lin:.2} | {f_tree:.2} | {f_ours_l:.2} |"
         );

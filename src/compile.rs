@@ -39,8 +39,8 @@ impl Program {
 
     /// Executed-instruction and cacheability figures for `pers`, which must
     /// be the personalities the program was compiled from.
-    pub fn stats(&self, pers: &[Personality], opts: &Options) -> Stats {
-        Stats::measure(&self.insns, self.strategy(), pers, opts)
+    pub fn stats(&self, pers: &[Personality]) -> Stats {
+        Stats::measure(&self.insns, self.strategy(), pers)
     }
 
     /// [`Program::stats`] for a program compiled from action maps: the
@@ -410,7 +410,7 @@ mod tests {
             let a = compile(&[p], &opts).unwrap();
             let b = compile_actions(&[m], &opts).unwrap();
             assert_eq!(a.insns(), b.insns());
-            assert_eq!(a.stats(&[p], &opts), b.stats_actions(&[m]));
+            assert_eq!(a.stats(&[p]), b.stats_actions(&[m]));
         }
     }
 

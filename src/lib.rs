@@ -31,7 +31,7 @@
 //! assert_eq!(run.action, libc::SECCOMP_RET_ALLOW);
 //!
 //! // What it costs and whether Linux 5.11+ skips it for allowed syscalls:
-//! let stats = prog.stats(&[table.personality(&traced)], &Options::default());
+//! let stats = prog.stats(&[table.personality(&traced)]);
 //! assert!(stats.all_cacheable);
 //! println!("{} instructions, {:.2} run per allowed syscall\n{}",
 //!          stats.length, stats.personalities[0].mean_executed,

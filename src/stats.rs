@@ -3,7 +3,7 @@
 
 use crate::bpf::*;
 use crate::emulate::{run_cached, Plain, SeccompData};
-use crate::spec::{ActionMap, Options, Personality, Strategy, Table};
+use crate::spec::{ActionMap, Personality, Strategy, Table};
 
 /// The figures of one personality.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,13 +42,8 @@ pub struct Stats {
 impl Stats {
     /// Measures any program (ours or another generator's) with the emulator:
     /// every number below each personality's `nsyscalls` that it does not
-    /// trace is run. `opts` is unused.
-    pub fn measure(
-        prog: &[Insn],
-        strategy: Strategy,
-        pers: &[Personality],
-        _opts: &Options,
-    ) -> Stats {
+    /// trace is run.
+    pub fn measure(prog: &[Insn], strategy: Strategy, pers: &[Personality]) -> Stats {
         Stats::measure_tables(prog, strategy, pers)
     }
 

@@ -133,8 +133,8 @@ fn check(label: &str, sets: &[Pers], opts: &Options) -> bool {
         g
     };
     let gv: Vec<_> = guarded_views.iter().map(|p| p.view()).collect();
-    let sa = plain.stats(&views, opts);
-    let sb = guarded.stats(&gv, opts);
+    let sa = plain.stats(&views);
+    let sb = guarded.stats(&gv);
     if opts.objective == Objective::Speed && sa.all_cacheable {
         assert!(sb.all_cacheable, "{label}: guarded program not cacheable");
     }

@@ -188,7 +188,7 @@ fn compile_under_48_mib() {
             let t = std::time::Instant::now();
             match compile(pers, &opts) {
                 Ok(prog) => {
-                    let stats = prog.stats(pers, &opts);
+                    let stats = prog.stats(pers);
                     print!("({:.2} s) ", t.elapsed().as_secs_f64());
                     println!("{name} {objective:?}: {} instructions", stats.length);
                 }
@@ -295,15 +295,11 @@ fn cacheable_is_vacuous_without_allowed_syscalls() {
             allowed_action,
             ..Options::default()
         };
-        let s = compile(&[all.view()], &opts)
-            .unwrap()
-            .stats(&[all.view()], &opts);
+        let s = compile(&[all.view()], &opts).unwrap().stats(&[all.view()]);
         assert_eq!(s.personalities[0].allowed, 0);
         assert!(s.personalities[0].cacheable, "{allowed_action:#x}");
         assert!(s.all_cacheable);
-        let s = compile(&[one.view()], &opts)
-            .unwrap()
-            .stats(&[one.view()], &opts);
+        let s = compile(&[one.view()], &opts).unwrap().stats(&[one.view()]);
         assert_eq!(
             s.personalities[0].cacheable,
             allowed_action == ALLOW,

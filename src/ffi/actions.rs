@@ -153,7 +153,7 @@ pub unsafe extern "C" fn tracefilter_compile_actions(
         } else {
             compile_actions_weighted(&views, &opts, &weights)?
         };
-        *out = boxed_program(program, OwnedSpec::Maps(owned), opts);
+        *out = boxed_program(program, OwnedSpec::Maps(owned));
         Ok(())
     })
 }

@@ -318,11 +318,11 @@ enum OwnedSpec {
 }
 
 impl OwnedSpec {
-    fn stats(&self, program: &Program, opts: &Options) -> crate::stats::Stats {
+    fn stats(&self, program: &Program) -> crate::stats::Stats {
         match self {
             OwnedSpec::Bitmaps(owned) => {
                 let views: Vec<Personality> = owned.iter().map(OwnedPersonality::view).collect();
-                program.stats(&views, opts)
+                program.stats(&views)
             }
             OwnedSpec::Maps(owned) => {
                 let views: Vec<_> = owned.iter().map(actions::OwnedMap::view).collect();
@@ -337,7 +337,6 @@ pub struct tracefilter_program {
     program: Program,
     fprog: sock_fprog,
     pers: OwnedSpec,
-    opts: Options,
     stats: OnceLock<(u32, Vec<tracefilter_personality_stats>)>,
 }
 
@@ -504,13 +503,13 @@ pub unsafe extern "C" fn tracefilter_compile(
         } else {
             compile_weighted(&views, &opts, &weights)?
         };
-        *out = boxed_program(program, OwnedSpec::Bitmaps(owned), opts);
+        *out = boxed_program(program, OwnedSpec::Bitmaps(owned));
         Ok(())
     })
 }
 
 /// The C handle of a compiled program.
-fn boxed_program(program: Program, pers: OwnedSpec, opts: Options) -> *mut tracefilter_program {
+fn boxed_program(program: Program, pers: OwnedSpec) -> *mut tracefilter_program {
     let mut boxed = Box::new(tracefilter_program {
         fprog: sock_fprog {
             len: 0,
@@ -518,7 +517,6 @@ fn boxed_program(program: Program, pers: OwnedSpec, opts: Options) -> *mut trace
         },
         program,
         pers,
-        opts,
         stats: OnceLock::new(),
     });
     // The instructions live in the boxed program and never move or change.
@@ -564,7 +562,7 @@ pub unsafe extern "C" fn tracefilter_program_stats(
         let p = unsafe { ptr::get(prog, "prog") }?;
         let version = unsafe { ptr::version(out, &STATS_SIZES, "out") }?;
         let (all, per) = p.stats.get_or_init(|| {
-            let s = p.pers.stats(&p.program, &p.opts);
+            let s = p.pers.stats(&p.program);
             let per = s
                 .personalities
                 .iter()
