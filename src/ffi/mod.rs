@@ -24,7 +24,7 @@ use crate::spec::{
     Objective, Options, Personality, Strategy, MAX_NSYSCALLS, MAX_RUNS, MAX_TOTAL_NSYSCALLS,
 };
 use crate::{disasm, emulate};
-pub use status::Status;
+pub(crate) use status::Status;
 
 // The C statuses. They stand first in the header; the enum that names
 // them, their texts and the mapping from the core's errors are in `status`.
