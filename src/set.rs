@@ -7,7 +7,7 @@
 
 use crate::clone_guard::Guard;
 use crate::error::{Error, Result};
-use crate::spec::{self, ActionMap, Options, Personality};
+use crate::spec::{self, ActionMap, Options, Personality, Table};
 
 /// Numbers `lo..=hi` get `action`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,29 +74,7 @@ impl Decisions {
     pub fn new(pers: &[Personality], opts: &Options) -> Result<Decisions> {
         opts.validate()?;
         spec::validate(pers)?;
-        let mut archs: Vec<u32> = Vec::new();
-        for p in pers {
-            if !archs.contains(&p.audit_arch) {
-                archs.push(p.audit_arch);
-            }
-        }
-        let archs = archs
-            .into_iter()
-            .map(|arch| {
-                let mut same: Vec<&Personality> =
-                    pers.iter().filter(|p| p.audit_arch == arch).collect();
-                same.sort_by_key(|p| p.nr_flag);
-                Ok(ArchDecisions {
-                    arch,
-                    intervals: arch_intervals(&same, opts)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok(Decisions {
-            archs,
-            other_arch: opts.unknown_arch_action,
-            guards: Vec::new(),
-        })
+        Decisions::by_arch(pers, opts, arch_intervals)
     }
 
     /// [`Decisions::new`] for action maps: the same normal form, each run
@@ -104,21 +82,30 @@ impl Decisions {
     pub fn from_maps(maps: &[ActionMap], opts: &Options) -> Result<Decisions> {
         opts.validate()?;
         spec::validate_maps(maps)?;
+        Decisions::by_arch(maps, opts, map_intervals)
+    }
+
+    /// The arches in the order the caller first names them, each with its
+    /// personalities' intervals in nr_flag order.
+    fn by_arch<T: Table>(
+        tables: &[T],
+        opts: &Options,
+        intervals: fn(&[&T], &Options) -> Result<Vec<Interval>>,
+    ) -> Result<Decisions> {
         let mut archs: Vec<u32> = Vec::new();
-        for m in maps {
-            if !archs.contains(&m.audit_arch) {
-                archs.push(m.audit_arch);
+        for t in tables {
+            if !archs.contains(&t.audit_arch()) {
+                archs.push(t.audit_arch());
             }
         }
         let archs = archs
             .into_iter()
             .map(|arch| {
-                let mut same: Vec<&ActionMap> =
-                    maps.iter().filter(|m| m.audit_arch == arch).collect();
-                same.sort_by_key(|m| m.nr_flag);
+                let mut same: Vec<&T> = tables.iter().filter(|t| t.audit_arch() == arch).collect();
+                same.sort_by_key(|t| t.nr_flag());
                 Ok(ArchDecisions {
                     arch,
-                    intervals: map_intervals(&same, opts)?,
+                    intervals: intervals(&same, opts)?,
                 })
             })
             .collect::<Result<_>>()?;

@@ -88,36 +88,8 @@ pub unsafe extern "C" fn tracefilter_compile_actions(
     guard!(status, {
         let out = unsafe { ptr::get_mut(out, "out") }?;
         *out = std::ptr::null_mut();
-        if count == 0 {
-            return Err(Error::Invalid("count is 0".into()));
-        }
-        if count > TRACEFILTER_MAX_PERSONALITIES as usize {
-            return Err(Error::Invalid(format!(
-                "count {count} exceeds {TRACEFILTER_MAX_PERSONALITIES}"
-            )));
-        }
-        let list = unsafe { ptr::slice(maps, count, "maps") }?;
-        let (opts, raw) = unsafe { read_options(opts) }?;
-        if raw.flags & !COMPILE_FLAGS != 0 {
-            return Err(Error::Invalid(format!(
-                "unknown options flags {:#x}",
-                raw.flags
-            )));
-        }
-        if let Some(m) = list.iter().find(|m| m.nsyscalls > MAX_NSYSCALLS) {
-            return Err(Error::Invalid(format!(
-                "nsyscalls {} exceeds {MAX_NSYSCALLS}",
-                m.nsyscalls
-            )));
-        }
-        // The total before any copy: nothing the input sizes is allocated
-        // for a spec past it.
-        let total: u64 = list.iter().map(|m| m.nsyscalls as u64).sum();
-        if total > MAX_TOTAL_NSYSCALLS as u64 {
-            return Err(Error::Limit(format!(
-                "{total} numbers in all exceed {MAX_TOTAL_NSYSCALLS}"
-            )));
-        }
+        let (list, opts, raw) =
+            unsafe { compile_prologue(maps, count, "maps", opts, |m| m.nsyscalls) }?;
         let mut owned = Vec::with_capacity(list.len());
         for m in list {
             let actions = unsafe { ptr::slice(m.actions, m.nsyscalls as usize, "actions") }?;

@@ -356,6 +356,50 @@ fn default_options() -> tracefilter_options {
     }
 }
 
+/// The checks both compile entry points make before anything the input
+/// sizes is copied: the count, the options and their flags, each
+/// personality's nsyscalls and the total. The caller's list and options.
+///
+/// # Safety
+/// `list` is NULL or points to `count` readable elements; `opts` as for
+/// [`read_options`].
+unsafe fn compile_prologue<'a, T>(
+    list: *const T,
+    count: usize,
+    what: &'static str,
+    opts: *const tracefilter_options,
+    nsyscalls: impl Fn(&T) -> u32,
+) -> Result<(&'a [T], Options, tracefilter_options)> {
+    if count == 0 {
+        return Err(Error::Invalid("count is 0".into()));
+    }
+    if count > TRACEFILTER_MAX_PERSONALITIES as usize {
+        return Err(Error::Invalid(format!(
+            "count {count} exceeds {TRACEFILTER_MAX_PERSONALITIES}"
+        )));
+    }
+    let list = unsafe { ptr::slice(list, count, what) }?;
+    let (opts, raw) = unsafe { read_options(opts) }?;
+    if raw.flags & !COMPILE_FLAGS != 0 {
+        return Err(Error::Invalid(format!(
+            "unknown options flags {:#x}",
+            raw.flags
+        )));
+    }
+    if let Some(n) = list.iter().map(&nsyscalls).find(|&n| n > MAX_NSYSCALLS) {
+        return Err(Error::Invalid(format!(
+            "nsyscalls {n} exceeds {MAX_NSYSCALLS}"
+        )));
+    }
+    let total: u64 = list.iter().map(|t| nsyscalls(t) as u64).sum();
+    if total > MAX_TOTAL_NSYSCALLS as u64 {
+        return Err(Error::Limit(format!(
+            "{total} numbers in all exceed {MAX_TOTAL_NSYSCALLS}"
+        )));
+    }
+    Ok((list, opts, raw))
+}
+
 /// Reads the caller's options under the rule of [`ptr::Version`].
 ///
 /// # Safety
@@ -434,39 +478,9 @@ pub unsafe extern "C" fn tracefilter_compile(
     guard!(status, {
         let out = unsafe { ptr::get_mut(out, "out") }?;
         *out = std::ptr::null_mut();
-        if count == 0 {
-            return Err(Error::Invalid("count is 0".into()));
-        }
-        if count > TRACEFILTER_MAX_PERSONALITIES as usize {
-            return Err(Error::Invalid(format!(
-                "count {count} exceeds {TRACEFILTER_MAX_PERSONALITIES}"
-            )));
-        }
-        let list = unsafe { ptr::slice(pers, count, "pers") }?;
-        let (opts, raw) = unsafe { read_options(opts) }?;
-        if raw.flags & !COMPILE_FLAGS != 0 {
-            return Err(Error::Invalid(format!(
-                "unknown options flags {:#x}",
-                raw.flags
-            )));
-        }
+        let (list, opts, raw) =
+            unsafe { compile_prologue(pers, count, "pers", opts, |p| p.nsyscalls) }?;
         let mut owned = Vec::with_capacity(list.len());
-        for p in list {
-            if p.nsyscalls > MAX_NSYSCALLS {
-                return Err(Error::Invalid(format!(
-                    "nsyscalls {} exceeds {MAX_NSYSCALLS}",
-                    p.nsyscalls
-                )));
-            }
-        }
-        // The total before any copy: nothing the input sizes is allocated
-        // for a spec past it.
-        let total: u64 = list.iter().map(|p| p.nsyscalls as u64).sum();
-        if total > MAX_TOTAL_NSYSCALLS as u64 {
-            return Err(Error::Limit(format!(
-                "{total} numbers in all exceed {MAX_TOTAL_NSYSCALLS}"
-            )));
-        }
         for p in list {
             let bytes = p.nsyscalls.div_ceil(8) as usize;
             let traced = unsafe { ptr::slice(p.traced, bytes, "traced") }?;
