@@ -88,34 +88,47 @@ fn diagram(ivs: &[Interval], lo: u32, bits: u32, g: &mut Graph) -> NodeId {
 
 /// Tests in the diagram of the block at `lo` (`ivs` covering it), counted
 /// as [`diagram`] would build them: a test whose outcomes agree is not
-/// made, identical tests are one.
+/// made, identical tests are one. Counted bottom-up over the block's 32
+/// actions, level by level, rather than by [`diagram`]'s top-down walk: the
+/// jset floor counts every block of every arch under SPEED, and this needs
+/// no search of the intervals per sub-diagram and no allocation.
 fn diagram_tests(ivs: &[Interval], lo: u32) -> usize {
     /// A sub-diagram: a return (`action | RET`) or a test's index.
     const RET: u64 = 1 << 32;
-    fn walk(ivs: &[Interval], lo: u32, bits: u32, tests: &mut Vec<(u32, u64, u64)>) -> u64 {
-        let hi = lo + ((1u64 << bits) - 1) as u32;
-        let i = ivs.partition_point(|iv| iv.hi < lo);
-        if ivs[i].hi >= hi {
-            return ivs[i].action as u64 | RET;
+    let mut sub = [0u64; BLOCK as usize];
+    let mut i = ivs.partition_point(|iv| iv.hi < lo);
+    for (off, s) in (0..BLOCK).zip(sub.iter_mut()) {
+        while ivs[i].hi < lo + off {
+            i += 1;
         }
-        let half = 1u32 << (bits - 1);
-        let upper = walk(ivs, lo + half, bits - 1, tests);
-        let lower = walk(ivs, lo, bits - 1, tests);
-        if upper == lower {
-            return upper;
-        }
-        let t = (half, upper, lower);
-        match tests.iter().position(|&x| x == t) {
-            Some(k) => k as u64,
-            None => {
-                tests.push(t);
-                (tests.len() - 1) as u64
-            }
-        }
+        *s = u64::from(ivs[i].action) | RET;
     }
-    let mut tests = Vec::new();
-    walk(ivs, lo, BLOCK_BITS, &mut tests);
-    tests.len()
+    // The distinct tests made so far; a diagram of 32 numbers has at most 31.
+    let mut tests = [(0u32, 0u64, 0u64); BLOCK as usize];
+    let mut made = 0;
+    let mut width = BLOCK as usize;
+    let mut half = 1u32;
+    while width > 1 {
+        width /= 2;
+        for c in 0..width {
+            let (lower, upper) = (sub[2 * c], sub[2 * c + 1]);
+            sub[c] = if upper == lower {
+                upper
+            } else {
+                let t = (half, upper, lower);
+                match tests[..made].iter().position(|&x| x == t) {
+                    Some(k) => k as u64,
+                    None => {
+                        tests[made] = t;
+                        made += 1;
+                        (made - 1) as u64
+                    }
+                }
+            };
+        }
+        half *= 2;
+    }
+    made
 }
 
 /// Whether the blocks starting at `a` and `b` have the same actions.
