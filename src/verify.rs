@@ -63,22 +63,90 @@ fn residues_where(pred: impl Fn(u32) -> bool) -> Residues {
     (0..32).filter(|&r| pred(r)).fold(0, |m, r| m | 1 << r)
 }
 
+/// A piece of a set: the numbers of `lo..=hi` whose residue is in `res`.
+type Piece = (u32, u32, Residues);
+
 /// A set of numbers: sorted, disjoint pieces `(lo, hi, res)`, each the
 /// numbers of `lo..=hi` whose residue modulo 32 is in `res` (never empty,
 /// `res` holding only residues that occur in the range). Tests of the low
 /// five bits of a number, which is all the bit-level strategies do, split
 /// the residues and leave the ranges whole: a `jset #1` over a million
 /// numbers is two pieces, not a million.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Set(Vec<(u32, u32, Residues)>);
+#[derive(Clone, Debug)]
+struct Set(Pieces);
+
+/// Up to [`FEW`] pieces are held inline: in a search tree almost every set
+/// is one range, or two around a `jeq`'s number, and every split makes two
+/// sets, so the proof would otherwise allocate twice per comparison. Only
+/// the sets where many paths meet (a return) are lists.
+#[derive(Clone, Debug)]
+enum Pieces {
+    Few(u8, [Piece; FEW]),
+    Many(Vec<Piece>),
+}
+
+const FEW: usize = 3;
+
+impl PartialEq for Set {
+    fn eq(&self, other: &Set) -> bool {
+        self.pieces() == other.pieces()
+    }
+}
+
+impl Eq for Set {}
 
 impl Set {
     fn all() -> Set {
-        Set(vec![(0, u32::MAX, ALL)])
+        Set::from_pieces(vec![(0, u32::MAX, ALL)])
+    }
+
+    fn empty() -> Set {
+        Set(Pieces::Few(0, [(0, 0, 0); FEW]))
+    }
+
+    /// `pieces` as they are: sorted, disjoint and not empty.
+    fn from_pieces(pieces: Vec<Piece>) -> Set {
+        let mut s = Set::empty();
+        if pieces.len() > FEW {
+            s.0 = Pieces::Many(pieces);
+        } else {
+            for p in pieces {
+                s.append(p);
+            }
+        }
+        s
+    }
+
+    fn pieces(&self) -> &[Piece] {
+        match &self.0 {
+            Pieces::Few(n, p) => &p[..usize::from(*n)],
+            Pieces::Many(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.pieces().len()
     }
 
     fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pieces().is_empty()
+    }
+
+    /// Appends `p` as it is, spilling to a list past [`FEW`].
+    fn append(&mut self, p: Piece) {
+        match &mut self.0 {
+            Pieces::Few(n, few) if usize::from(*n) < FEW => {
+                few[usize::from(*n)] = p;
+                *n += 1;
+            }
+            Pieces::Few(_, few) => {
+                let mut v = Vec::with_capacity(4 * FEW);
+                v.extend_from_slice(few);
+                v.push(p);
+                self.0 = Pieces::Many(v);
+            }
+            Pieces::Many(v) => v.push(p),
+        }
     }
 
     /// Appends a piece above every piece held, dropping it if empty and
@@ -88,9 +156,14 @@ impl Set {
         if res == 0 {
             return;
         }
-        match self.0.last_mut() {
+        let last = match &mut self.0 {
+            Pieces::Few(0, _) => None,
+            Pieces::Few(n, p) => Some(&mut p[usize::from(*n) - 1]),
+            Pieces::Many(v) => v.last_mut(),
+        };
+        match last {
             Some(last) if last.1.checked_add(1) == Some(lo) && last.2 == res => last.1 = hi,
-            _ => self.0.push((lo, hi, res)),
+            _ => self.append((lo, hi, res)),
         }
     }
 
@@ -98,7 +171,7 @@ impl Set {
     fn count(&self) -> u64 {
         // Numbers below `n` with residue `r`.
         let below = |n: u64, r: u64| if n <= r { 0 } else { (n - r - 1) / 32 + 1 };
-        self.0
+        self.pieces()
             .iter()
             .map(|&(lo, hi, res)| {
                 if res == ALL {
@@ -113,22 +186,21 @@ impl Set {
     }
 
     fn contains(&self, v: u32) -> bool {
-        let i = self.0.partition_point(|&(_, hi, _)| hi < v);
-        i < self.0.len() && self.0[i].0 <= v && self.0[i].2 & (1 << (v & 31)) != 0
+        let p = self.pieces();
+        let i = p.partition_point(|&(_, hi, _)| hi < v);
+        i < p.len() && p[i].0 <= v && p[i].2 & (1 << (v & 31)) != 0
     }
 
     /// The members in ascending order.
     fn members(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0
+        self.pieces()
             .iter()
             .flat_map(|&(lo, hi, res)| (lo..=hi).filter(move |x| res & (1 << (x & 31)) != 0))
     }
 
     /// Splits into (values where the jump is taken, values where it is not).
     fn split(&self, code: u16, k: u32) -> Result<(Set, Set), String> {
-        // Each piece goes one way or is cut in two (a `jeq` in three).
-        let room = self.0.len() + 2;
-        let (mut yes, mut no) = (Set(Vec::with_capacity(room)), Set(Vec::with_capacity(room)));
+        let (mut yes, mut no) = (Set::empty(), Set::empty());
         // The residues a `jset` on the low five bits of `k` takes; only
         // bit tests read them.
         let low = if !matches!(op(code), BPF_JEQ | BPF_JGE | BPF_JGT) {
@@ -136,7 +208,7 @@ impl Set {
         } else {
             0
         };
-        for &(lo, hi, res) in &self.0 {
+        for &(lo, hi, res) in self.pieces() {
             match op(code) {
                 BPF_JEQ => {
                     if k < lo || k > hi {
@@ -171,10 +243,10 @@ impl Set {
                         yes.push(a, b, res & low);
                         no.push(a, b, res & !low);
                     }
-                    yes.0.len() + no.0.len() <= MAX_PIECES
+                    yes.len() + no.len() <= MAX_PIECES
                 })?,
             }
-            if yes.0.len() + no.0.len() > MAX_PIECES {
+            if yes.len() + no.len() > MAX_PIECES {
                 return Err(format!(
                     "bit test {k:#x} fragments the inputs beyond {MAX_PIECES} pieces"
                 ));
@@ -186,10 +258,10 @@ impl Set {
     /// The union of sets that hold no common member (inputs reaching one
     /// instruction by different paths): pieces may overlap with disjoint
     /// residues, so overlaps are cut where any piece starts or ends.
-    fn union(mut pieces: Vec<(u32, u32, Residues)>) -> Set {
+    fn union(mut pieces: Vec<Piece>) -> Set {
         pieces.sort_unstable();
         let disjoint = pieces.windows(2).all(|w| w[0].1 < w[1].0);
-        let mut out = Set(Vec::with_capacity(pieces.len()));
+        let mut out = Set::empty();
         if disjoint {
             for (lo, hi, res) in pieces {
                 out.push(lo, hi, res);
@@ -336,8 +408,8 @@ fn alu_val(op: u16, a: &Val, b: &Val) -> Option<Val> {
 fn split_low(set: &Set, table: &[u32], pred: impl Fn(u32) -> bool) -> (Set, Set) {
     let len = table.len() as u32;
     let taken = residues_where(|r| pred(table[(r % len) as usize]));
-    let (mut yes, mut no) = (Set(Vec::new()), Set(Vec::new()));
-    for &(lo, hi, res) in &set.0 {
+    let (mut yes, mut no) = (Set::empty(), Set::empty());
+    for &(lo, hi, res) in set.pieces() {
         yes.push(lo, hi, res & taken);
         no.push(lo, hi, res & !taken);
     }
@@ -540,15 +612,15 @@ fn merge(rects: Vec<Rect>) -> Vec<Rect> {
     // Group first, then sort each group's pieces once: merging pairwise
     // would be quadratic at a return that hundreds of paths reach.
     let mut out: Vec<Rect> = Vec::with_capacity(rects.len());
-    let mut pieces: Vec<Vec<(u32, u32, Residues)>> = Vec::new();
+    let mut pieces: Vec<Vec<Piece>> = Vec::new();
     for r in rects {
         match out
             .iter()
             .position(|o| o.acc == r.acc && o.x == r.x && o.arch == r.arch)
         {
-            Some(i) => pieces[i].extend_from_slice(&r.nr.0),
+            Some(i) => pieces[i].extend_from_slice(r.nr.pieces()),
             None => {
-                pieces.push(r.nr.0.clone());
+                pieces.push(r.nr.pieces().to_vec());
                 out.push(r);
             }
         }
@@ -567,7 +639,7 @@ fn check_ret(r: &Rect, k: u32, d: &Decisions) -> Result<(), String> {
             continue;
         }
         listed += 1;
-        for &(lo, hi, res) in &r.nr.0 {
+        for &(lo, hi, res) in r.nr.pieces() {
             let mut i = a.index_of(lo);
             loop {
                 let iv = a.intervals[i];
@@ -695,12 +767,12 @@ mod tests {
             (0, 1 << 20, 1),
             (7, 70_001, 0x30),
         ] {
-            let set = Set(vec![(lo, hi, residues_of(lo, hi))]);
+            let set = Set::from_pieces(vec![(lo, hi, residues_of(lo, hi))]);
             let (yes, no) = set.split(BPF_JMP | BPF_JSET | BPF_K, mask).unwrap();
             assert_eq!(yes.count() + no.count(), (hi - lo) as u64 + 1);
             // The low five bits split residues, not ranges.
             if mask < 32 {
-                assert!(yes.0.len() + no.0.len() <= 4, "{mask:#x}");
+                assert!(yes.len() + no.len() <= 4, "{mask:#x}");
             }
             for x in (lo..=hi).step_by(((hi - lo) / 1000).max(1) as usize) {
                 assert_eq!(yes.contains(x), x & mask != 0);
@@ -730,14 +802,14 @@ mod tests {
                 let res = (lo..=hi)
                     .filter(|v| res & (1 << (v & 31)) != 0 && !want.contains(v))
                     .fold(0u32, |m, v| m | 1 << (v & 31));
-                let mut piece = Set(Vec::new());
+                let mut piece = Set::empty();
                 piece.push(lo, hi, res);
                 let members: Vec<u32> = piece.members().collect();
                 if members.iter().any(|v| want.contains(v)) {
                     continue;
                 }
                 want.extend(members);
-                pieces.extend(piece.0);
+                pieces.extend_from_slice(piece.pieces());
             }
             let set = Set::union(pieces);
             let got: Vec<u32> = set.members().collect();
@@ -746,7 +818,7 @@ mod tests {
             for v in 0..400 {
                 assert_eq!(set.contains(v), want.contains(&v), "{v}");
             }
-            assert!(set.0.windows(2).all(|w| w[0].1 < w[1].0));
+            assert!(set.pieces().windows(2).all(|w| w[0].1 < w[1].0));
         }
     }
 }
