@@ -21,11 +21,9 @@
 //! would serve the most jumps; and a shared subgraph is placed once, where
 //! the DFS first finishes it, however far its other users are.
 
-use std::collections::HashMap;
-
 use crate::bpf::*;
 use crate::error::{Error, Result};
-use crate::program::{FxBuild, Graph, Node, NodeId};
+use crate::program::{Graph, Node, NodeId};
 
 pub fn assemble(g: &Graph, root: NodeId) -> Result<Vec<Insn>> {
     // Sized for every node once, so that no table grows while placing.
@@ -33,8 +31,8 @@ pub fn assemble(g: &Graph, root: NodeId) -> Result<Vec<Insn>> {
     let mut layout = Layout {
         g,
         out: Vec::with_capacity(n),
-        placed: HashMap::with_capacity_and_hasher(n, FxBuild::default()),
-        nearest: HashMap::with_capacity_and_hasher(n, FxBuild::default()),
+        placed: vec![NOWHERE; n],
+        nearest: vec![NOWHERE; n],
     };
     if let Node::Ret(k) = g.node(root) {
         return Ok(vec![Insn::stmt(BPF_RET | BPF_K, k)]);
@@ -79,16 +77,22 @@ fn post_order(g: &Graph, root: NodeId) -> Vec<NodeId> {
     order
 }
 
+/// A node not placed (yet): positions are below `BPF_MAXINSNS`.
+const NOWHERE: usize = usize::MAX;
+
+/// Node ids are dense indices into the graph, so per-node positions are
+/// plain vectors indexed by id.
 struct Layout<'g> {
     g: &'g Graph,
     /// Instructions in reverse program order; an index here is a position
     /// counted from the end of the program.
     out: Vec<Insn>,
-    /// Where each non-return node was placed.
-    placed: HashMap<NodeId, usize, FxBuild>,
+    /// Where each non-return node was placed, or `NOWHERE`.
+    placed: Vec<usize>,
     /// The latest position of an instruction equivalent to the node: the
-    /// node itself, a trampoline to it, or a copy of the return.
-    nearest: HashMap<NodeId, usize, FxBuild>,
+    /// node itself, a trampoline to it, or a copy of the return; or
+    /// `NOWHERE`.
+    nearest: Vec<usize>,
 }
 
 impl Layout<'_> {
@@ -109,7 +113,10 @@ impl Layout<'_> {
     /// Distance from the instruction about to be placed to the target's
     /// nearest equivalent, if there is one within `max`.
     fn reach(&self, target: NodeId, max: usize) -> Option<usize> {
-        let pos = *self.nearest.get(&target)?;
+        let pos = self.nearest[target as usize];
+        if pos == NOWHERE {
+            return None;
+        }
         let dist = self.cur() - pos - 1;
         (dist <= max).then_some(dist)
     }
@@ -120,12 +127,12 @@ impl Layout<'_> {
         let insn = match self.g.node(target) {
             Node::Ret(k) => Insn::stmt(BPF_RET | BPF_K, k),
             _ => {
-                let at = self.placed[&target];
+                let at = self.placed[target as usize];
                 Insn::stmt(BPF_JMP | BPF_JA, (self.cur() - at - 1) as u32)
             }
         };
         let pos = self.emit(insn)?;
-        self.nearest.insert(target, pos);
+        self.nearest[target as usize] = pos;
         Ok(())
     }
 
@@ -147,8 +154,8 @@ impl Layout<'_> {
             },
         };
         let pos = self.emit(insn)?;
-        self.placed.insert(id, pos);
-        self.nearest.insert(id, pos);
+        self.placed[id as usize] = pos;
+        self.nearest[id as usize] = pos;
         Ok(())
     }
 }
