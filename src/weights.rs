@@ -101,13 +101,20 @@ impl ArchWeights {
                 }
                 // Numbers ascend, so the interval index only moves forward.
                 let mut k = a.index_of(p.nr_flag());
+                // `syscall_weight`, its choice made once per personality:
+                // this runs for every number of every compile.
+                let list = match w.get(pi) {
+                    Some(Some(list)) => Some(*list),
+                    _ => None,
+                };
+                let uniform = syscall_weight(&[], pers, pi, 0);
                 for i in 0..p.nsyscalls() {
                     let nr = p.nr_flag() | i;
                     while a.intervals[k].hi < nr {
                         k += 1;
                     }
                     if p.allowed(i) {
-                        sums[k] += syscall_weight(w, pers, pi, i);
+                        sums[k] += list.map_or(uniform, |l| l[i as usize]);
                         native[k] |= p.nr_flag() == 0;
                     }
                 }
