@@ -26,8 +26,6 @@
 //! zero) is outside the argument, and such a program is reported as
 //! unprovable rather than trusted.
 
-use std::rc::Rc;
-
 use crate::bpf::*;
 use crate::emulate;
 use crate::set::Decisions;
@@ -347,20 +345,57 @@ fn split_bits(
     Ok(())
 }
 
-/// What a register holds, as a function of the inputs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a register holds, as a function of the inputs. Small and `Copy`:
+/// tables and arch sets live in [`Symbols`], so moving a rectangle from
+/// one instruction to the next copies a few words and frees nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Val {
     Const(u32),
     Arch,
     Nr,
-    /// `table[nr & (table.len() - 1)]`: a function of the low bits of `nr`,
-    /// as `1 << (nr & 31)` is.
-    Low(Rc<[u32]>),
+    /// `table[nr & (table.len() - 1)]` for the table at this index of
+    /// [`Symbols::tables`]: a function of the low bits of `nr`, as
+    /// `1 << (nr & 31)` is.
+    Low(u32),
 }
 
 /// Widest low-bit function followed: `nr & 31`, a function of the residue
 /// modulo 32 (the bits strategy computes `1 << (nr & 31)`).
 const MAX_LOW: u32 = 31;
+
+/// What rectangles refer to by index: the tables of [`Val::Low`] and the
+/// arch sides (most splits are on nr, and every one keeps the arch side).
+/// Only added to during one proof.
+struct Symbols {
+    tables: Vec<Vec<u32>>,
+    archs: Vec<Set>,
+}
+
+impl Symbols {
+    fn table(&mut self, t: Vec<u32>) -> Val {
+        self.tables.push(t);
+        Val::Low((self.tables.len() - 1) as u32)
+    }
+
+    fn arch(&mut self, s: Set) -> u32 {
+        self.archs.push(s);
+        (self.archs.len() - 1) as u32
+    }
+
+    /// Whether two values are the same function of the inputs.
+    fn same(&self, a: Val, b: Val) -> bool {
+        match (a, b) {
+            (Val::Low(t), Val::Low(u)) => {
+                t == u || self.tables[t as usize] == self.tables[u as usize]
+            }
+            _ => a == b,
+        }
+    }
+
+    fn same_arch(&self, a: u32, b: u32) -> bool {
+        a == b || self.archs[a as usize] == self.archs[b as usize]
+    }
+}
 
 fn alu(op: u16, a: u32, b: u32) -> Option<u32> {
     Some(match op {
@@ -380,27 +415,36 @@ fn alu(op: u16, a: u32, b: u32) -> Option<u32> {
 }
 
 /// `a op b` on symbolic values, where the argument covers it.
-fn alu_val(op: u16, a: &Val, b: &Val) -> Option<Val> {
-    let map = |t: &[u32], f: &dyn Fn(u32) -> Option<u32>| -> Option<Val> {
-        Some(Val::Low(
-            t.iter().map(|&v| f(v)).collect::<Option<Rc<[u32]>>>()?,
-        ))
-    };
-    match (a, b) {
-        (Val::Const(x), Val::Const(y)) => alu(op, *x, *y).map(Val::Const),
-        (Val::Nr, Val::Const(m)) if op == BPF_AND && *m <= MAX_LOW && (m + 1).is_power_of_two() => {
-            Some(Val::Low((0..=*m).collect()))
-        }
-        (Val::Low(t), Val::Const(y)) => map(t, &|v| alu(op, v, *y)),
-        (Val::Const(x), Val::Low(t)) => map(t, &|v| alu(op, *x, v)),
-        (Val::Low(t), Val::Low(u)) if t.len() == u.len() => Some(Val::Low(
-            t.iter()
-                .zip(u.iter())
-                .map(|(&v, &w)| alu(op, v, w))
-                .collect::<Option<Rc<[u32]>>>()?,
-        )),
+fn alu_val(op: u16, a: Val, b: Val, sym: &mut Symbols) -> Option<Val> {
+    let table = |v: Val, sym: &Symbols| match v {
+        Val::Low(t) => Some(sym.tables[t as usize].clone()),
         _ => None,
-    }
+    };
+    let t = match (a, b) {
+        (Val::Const(x), Val::Const(y)) => return alu(op, x, y).map(Val::Const),
+        (Val::Nr, Val::Const(m)) if op == BPF_AND && m <= MAX_LOW && (m + 1).is_power_of_two() => {
+            (0..=m).collect()
+        }
+        (Val::Low(_), Val::Const(y)) => table(a, sym)?
+            .into_iter()
+            .map(|v| alu(op, v, y))
+            .collect::<Option<Vec<u32>>>()?,
+        (Val::Const(x), Val::Low(_)) => table(b, sym)?
+            .into_iter()
+            .map(|v| alu(op, x, v))
+            .collect::<Option<Vec<u32>>>()?,
+        (Val::Low(t), Val::Low(u))
+            if sym.tables[t as usize].len() == sym.tables[u as usize].len() =>
+        {
+            let (t, u) = (&sym.tables[t as usize], &sym.tables[u as usize]);
+            t.iter()
+                .zip(u)
+                .map(|(&v, &w)| alu(op, v, w))
+                .collect::<Option<Vec<u32>>>()?
+        }
+        _ => return None,
+    };
+    Some(sym.table(t))
 }
 
 /// Splits `set` by a predicate on `table[nr & (len - 1)]`, a function of
@@ -420,8 +464,8 @@ fn split_low(set: &Set, table: &[u32], pred: impl Fn(u32) -> bool) -> (Set, Set)
 struct Rect {
     acc: Val,
     x: Val,
-    /// Shared: most splits are on nr, and every one copies the arch side.
-    arch: Rc<Set>,
+    /// The arch side: an index of [`Symbols::archs`].
+    arch: u32,
     nr: Set,
 }
 
@@ -429,18 +473,22 @@ struct Rect {
 /// argument does not apply.
 pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
     emulate::check(prog).map_err(|e| format!("kernel would reject it: {e}"))?;
+    let mut sym = Symbols {
+        tables: Vec::new(),
+        archs: vec![Set::all()],
+    };
     let mut pending = Pending::new(prog.len());
     pending.push(
         0,
         Rect {
             acc: Val::Const(0),
             x: Val::Const(0),
-            arch: Rc::new(Set::all()),
+            arch: 0,
             nr: Set::all(),
         },
     );
     for (pc, &insn) in prog.iter().enumerate() {
-        let rects = pending.take(pc);
+        let rects = pending.take(pc, &sym);
         let unprovable = || {
             format!(
                 "cannot prove: instruction {pc} has opcode {:#06x}",
@@ -466,35 +514,23 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                         ..r
                     },
                 ),
-                c if c == BPF_MISC | BPF_TAX => pending.push(
-                    pc + 1,
-                    Rect {
-                        x: r.acc.clone(),
-                        ..r
-                    },
-                ),
-                c if c == BPF_MISC | BPF_TXA => pending.push(
-                    pc + 1,
-                    Rect {
-                        acc: r.x.clone(),
-                        ..r
-                    },
-                ),
+                c if c == BPF_MISC | BPF_TAX => pending.push(pc + 1, Rect { x: r.acc, ..r }),
+                c if c == BPF_MISC | BPF_TXA => pending.push(pc + 1, Rect { acc: r.x, ..r }),
                 c if class(c) == BPF_ALU => {
                     let operand = if src(c) == BPF_X {
-                        r.x.clone()
+                        r.x
                     } else {
                         Val::Const(insn.k)
                     };
-                    let acc = alu_val(op(c), &r.acc, &operand).ok_or_else(unprovable)?;
+                    let acc = alu_val(op(c), r.acc, operand, &mut sym).ok_or_else(unprovable)?;
                     pending.push(pc + 1, Rect { acc, ..r });
                 }
                 c if c == BPF_RET | BPF_K => {
-                    check_ret(&r, insn.k, d).map_err(|e| format!("instruction {pc}: {e}"))?
+                    check_ret(&r, insn.k, d, &sym).map_err(|e| format!("instruction {pc}: {e}"))?
                 }
                 c if c == BPF_RET | BPF_A => match r.acc {
                     Val::Const(k) => {
-                        check_ret(&r, k, d).map_err(|e| format!("instruction {pc}: {e}"))?
+                        check_ret(&r, k, d, &sym).map_err(|e| format!("instruction {pc}: {e}"))?
                     }
                     _ => return Err(unprovable()),
                 },
@@ -510,41 +546,44 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                         insn.k
                     };
                     let code = c & !BPF_X;
-                    let (yes, no) = match &r.acc {
+                    let (yes, no) = match r.acc {
                         Val::Const(v) => {
-                            let taken = jump_taken(code, *v, k);
+                            let taken = jump_taken(code, v, k);
                             pending.push(if taken { t } else { f }, r);
                             continue;
                         }
                         Val::Arch => {
-                            let (yes, no) = r.arch.split(code, k)?;
-                            let yes = Rect {
-                                acc: r.acc.clone(),
-                                x: r.x.clone(),
-                                arch: Rc::new(yes),
-                                nr: r.nr.clone(),
+                            let (yes, no) = sym.archs[r.arch as usize].split(code, k)?;
+                            let arch = match (yes.is_empty(), no.is_empty()) {
+                                (true, true) => continue,
+                                (true, false) => (u32::MAX, r.arch),
+                                (false, true) => (r.arch, u32::MAX),
+                                (false, false) => (sym.arch(yes), sym.arch(no)),
                             };
-                            (
-                                yes,
-                                Rect {
-                                    arch: Rc::new(no),
-                                    ..r
-                                },
-                            )
+                            let yes = Rect {
+                                arch: arch.0,
+                                nr: r.nr.clone(),
+                                ..r
+                            };
+                            (yes, Rect { arch: arch.1, ..r })
                         }
                         Val::Nr => {
                             let (yes, no) = r.nr.split(code, k)?;
-                            (with_nr(&r, yes), Rect { nr: no, ..r })
+                            (Rect { nr: yes, ..r }, Rect { nr: no, ..r })
                         }
                         Val::Low(table) => {
-                            let (yes, no) = split_low(&r.nr, table, |v| jump_taken(code, v, k));
-                            (with_nr(&r, yes), Rect { nr: no, ..r })
+                            let (yes, no) = split_low(&r.nr, &sym.tables[table as usize], |v| {
+                                jump_taken(code, v, k)
+                            });
+                            (Rect { nr: yes, ..r }, Rect { nr: no, ..r })
                         }
                     };
-                    for (rect, to) in [(yes, t), (no, f)] {
-                        if !rect.arch.is_empty() && !rect.nr.is_empty() {
-                            pending.push(to, rect);
-                        }
+                    // An empty arch side is `u32::MAX`, never pushed.
+                    if yes.arch != u32::MAX && !yes.nr.is_empty() {
+                        pending.push(t, yes);
+                    }
+                    if no.arch != u32::MAX && !no.nr.is_empty() {
+                        pending.push(f, no);
                     }
                 }
                 _ => return Err(unprovable()),
@@ -582,6 +621,7 @@ impl Pending {
     fn take(
         &mut self,
         pc: usize,
+        sym: &Symbols,
     ) -> std::iter::Chain<std::option::IntoIter<Rect>, std::vec::IntoIter<Rect>> {
         let first = self.first[pc].take();
         let mut more = std::mem::take(&mut self.more[pc]);
@@ -589,23 +629,13 @@ impl Pending {
             return first.into_iter().chain(more);
         }
         more.splice(0..0, first);
-        None.into_iter().chain(merge(more))
-    }
-}
-
-/// `r` with another nr side, without copying the one it replaces.
-fn with_nr(r: &Rect, nr: Set) -> Rect {
-    Rect {
-        acc: r.acc.clone(),
-        x: r.x.clone(),
-        arch: r.arch.clone(),
-        nr,
+        None.into_iter().chain(merge(more, sym))
     }
 }
 
 /// Rectangles reaching one instruction with the same accumulator and the
 /// same arch set become one, so a tree's merge points do not multiply work.
-fn merge(rects: Vec<Rect>) -> Vec<Rect> {
+fn merge(rects: Vec<Rect>, sym: &Symbols) -> Vec<Rect> {
     if rects.len() < 2 {
         return rects;
     }
@@ -614,10 +644,9 @@ fn merge(rects: Vec<Rect>) -> Vec<Rect> {
     let mut out: Vec<Rect> = Vec::with_capacity(rects.len());
     let mut pieces: Vec<Vec<Piece>> = Vec::new();
     for r in rects {
-        match out
-            .iter()
-            .position(|o| o.acc == r.acc && o.x == r.x && o.arch == r.arch)
-        {
+        match out.iter().position(|o| {
+            sym.same(o.acc, r.acc) && sym.same(o.x, r.x) && sym.same_arch(o.arch, r.arch)
+        }) {
             Some(i) => pieces[i].extend_from_slice(r.nr.pieces()),
             None => {
                 pieces.push(r.nr.pieces().to_vec());
@@ -632,15 +661,21 @@ fn merge(rects: Vec<Rect>) -> Vec<Rect> {
 }
 
 /// Every (arch, nr) of the rectangle must be specified as `k`.
-fn check_ret(r: &Rect, k: u32, d: &Decisions) -> Result<(), String> {
+fn check_ret(r: &Rect, k: u32, d: &Decisions, sym: &Symbols) -> Result<(), String> {
+    let arch = &sym.archs[r.arch as usize];
     let mut listed = 0u64;
     for a in &d.archs {
-        if !r.arch.contains(a.arch) {
+        if !arch.contains(a.arch) {
             continue;
         }
         listed += 1;
+        // Pieces and intervals both ascend: one walk over the two, not a
+        // search per piece (a return collects the pieces of many paths).
+        let mut i = 0;
         for &(lo, hi, res) in r.nr.pieces() {
-            let mut i = a.index_of(lo);
+            while a.intervals[i].hi < lo {
+                i += 1;
+            }
             loop {
                 let iv = a.intervals[i];
                 if iv.action != k {
@@ -661,11 +696,11 @@ fn check_ret(r: &Rect, k: u32, d: &Decisions) -> Result<(), String> {
             }
         }
     }
-    if r.arch.count() > listed && d.other_arch != k {
-        let arch = r.arch.members().find(|x| d.arch(*x).is_none());
+    if arch.count() > listed && d.other_arch != k {
+        let other = arch.members().find(|x| d.arch(*x).is_none());
         return Err(format!(
             "returns {k:#x} for unlisted arch {:#x} but {:#x} is specified",
-            arch.unwrap_or_default(),
+            other.unwrap_or_default(),
             d.other_arch
         ));
     }
