@@ -226,6 +226,13 @@ pub struct Plain<'p>(&'p [Insn]);
 impl<'p> Plain<'p> {
     /// `None` when `prog` uses anything else (then use [`run_cached`]).
     pub fn new(prog: &'p [Insn]) -> Option<Plain<'p>> {
+        check(prog).ok()?;
+        Plain::of_checked(prog)
+    }
+
+    /// [`Plain::new`] for a program that passed [`check`], as every
+    /// compiled program has: selection scores them without checking again.
+    pub fn of_checked(prog: &'p [Insn]) -> Option<Plain<'p>> {
         let plain = |i: &Insn| match i.code {
             c if c == BPF_LD | BPF_W | BPF_ABS => {
                 i.k == SECCOMP_DATA_NR || i.k == SECCOMP_DATA_ARCH
@@ -237,7 +244,7 @@ impl<'p> Plain<'p> {
                     && matches!(op(c), BPF_JEQ | BPF_JGT | BPF_JGE | BPF_JSET)
             }
         };
-        (check(prog).is_ok() && prog.iter().all(plain)).then_some(Plain(prog))
+        prog.iter().all(plain).then_some(Plain(prog))
     }
 
     /// [`run_cached`] for this program.

@@ -213,8 +213,9 @@ impl Score {
 }
 
 /// [`run_cached`] by (arch, nr), through the short loop where it applies.
+/// `prog` is a [`Program`]'s, checked when it was built.
 fn runner(prog: &[Insn]) -> impl Fn(u32, u32) -> (crate::emulate::Run, bool) + '_ {
-    let plain = Plain::new(prog);
+    let plain = Plain::of_checked(prog);
     move |arch, nr| match plain {
         Some(p) => p.run_cached(arch, nr),
         None => run_cached(prog, &SeccompData::new(arch, nr)),
