@@ -69,7 +69,14 @@ pub struct Graph {
     nodes: Vec<Node>,
     index: HashMap<Node, NodeId, FxBuild>,
     guards: Vec<Guard>,
+    /// The first few returns made, by value: every leaf of a tree asks
+    /// for one of a handful of returns, and a short scan costs less than
+    /// hashing. Bounded, since action maps may have many values.
+    rets: Vec<(u32, NodeId)>,
 }
+
+/// Returns kept in [`Graph::rets`].
+const RETS: usize = 8;
 
 impl Graph {
     #[cfg(test)]
@@ -115,7 +122,14 @@ impl Graph {
             let test = self.jump(BPF_JMP | BPF_JSET | BPF_K, g.mask, hit, miss);
             return self.load(g.offset, test);
         }
-        self.intern(Node::Ret(k))
+        if let Some(&(_, id)) = self.rets.iter().find(|r| r.0 == k) {
+            return id;
+        }
+        let id = self.intern(Node::Ret(k));
+        if self.rets.len() < RETS {
+            self.rets.push((k, id));
+        }
+        id
     }
 
     /// A straight-line instruction; dropped when `next` is `ret #k`, which
