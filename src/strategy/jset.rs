@@ -96,12 +96,11 @@ fn diagram_tests(ivs: &[Interval], lo: u32) -> usize {
     /// A sub-diagram: a return (`action | RET`) or a test's index.
     const RET: u64 = 1 << 32;
     let mut sub = [0u64; BLOCK as usize];
-    let mut i = ivs.partition_point(|iv| iv.hi < lo);
-    for (off, s) in (0..BLOCK).zip(sub.iter_mut()) {
-        while ivs[i].hi < lo + off {
-            i += 1;
-        }
-        *s = u64::from(ivs[i].action) | RET;
+    let first = ivs.partition_point(|iv| iv.hi < lo);
+    let last = lo + (BLOCK - 1);
+    for iv in ivs[first..].iter().take_while(|iv| iv.lo <= last) {
+        let (from, to) = (iv.lo.max(lo) - lo, iv.hi.min(last) - lo);
+        sub[from as usize..=to as usize].fill(u64::from(iv.action) | RET);
     }
     // The distinct tests made so far; a diagram of 32 numbers has at most 31.
     let mut tests = [(0u32, 0u64, 0u64); BLOCK as usize];
