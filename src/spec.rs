@@ -124,9 +124,34 @@ pub(crate) trait Table {
         let lo = self.nr_flag() as u64;
         lo..lo + self.nsyscalls() as u64
     }
+
+    /// How many numbers of `from..=to` (all below `nsyscalls`) count as
+    /// allowed.
+    fn allowed_in(&self, from: u32, to: u32) -> u32 {
+        (from..=to).filter(|&i| self.allowed(i)).count() as u32
+    }
 }
 
 impl Table for Personality<'_> {
+    /// A byte of the bitmap at a time: uniform weights are counted per
+    /// interval this way on every compile.
+    fn allowed_in(&self, from: u32, to: u32) -> u32 {
+        let (first, last) = ((from / 8) as usize, (to / 8) as usize);
+        let low = 0xffu8 << (from % 8);
+        let high = 0xffu8 >> (7 - to % 8);
+        let traced = if first == last {
+            (self.traced[first] & low & high).count_ones()
+        } else {
+            (self.traced[first] & low).count_ones()
+                + self.traced[first + 1..last]
+                    .iter()
+                    .map(|b| b.count_ones())
+                    .sum::<u32>()
+                + (self.traced[last] & high).count_ones()
+        };
+        to - from + 1 - traced
+    }
+
     fn audit_arch(&self) -> u32 {
         self.audit_arch
     }

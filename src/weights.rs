@@ -92,11 +92,36 @@ impl ArchWeights {
             allowed: Vec::new(),
             native: Vec::new(),
         };
+        // Without weight lists every allowed syscall of a personality
+        // weighs the same power of two, so an interval's sum is its count
+        // of allowed numbers times that weight, exactly as if summed one by
+        // one (every partial sum is a small multiple of 1/16).
+        let uniform = w.iter().all(Option::is_none);
         for a in &d.archs {
             let mut sums = vec![0.0f64; a.intervals.len()];
             let mut native = vec![false; a.intervals.len()];
             for (pi, p) in pers.iter().enumerate() {
                 if p.audit_arch() != a.arch || p.nsyscalls() == 0 {
+                    continue;
+                }
+                if uniform {
+                    // The flag has no bit in common with the numbers
+                    // (`spec::validate`), so `flag | i` is `flag + i`.
+                    let (flag, weight) = (p.nr_flag(), syscall_weight(&[], pers, pi, 0));
+                    let last = flag + (p.nsyscalls() - 1);
+                    let mut k = a.index_of(flag);
+                    loop {
+                        let iv = a.intervals[k];
+                        let n = p.allowed_in(iv.lo.max(flag) - flag, iv.hi.min(last) - flag);
+                        if n > 0 {
+                            sums[k] += f64::from(n) * weight;
+                            native[k] |= flag == 0;
+                        }
+                        if iv.hi >= last {
+                            break;
+                        }
+                        k += 1;
+                    }
                     continue;
                 }
                 // Numbers ascend, so the interval index only moves forward.
@@ -107,14 +132,14 @@ impl ArchWeights {
                     Some(Some(list)) => Some(*list),
                     _ => None,
                 };
-                let uniform = syscall_weight(&[], pers, pi, 0);
+                let unlisted = syscall_weight(&[], pers, pi, 0);
                 for i in 0..p.nsyscalls() {
                     let nr = p.nr_flag() | i;
                     while a.intervals[k].hi < nr {
                         k += 1;
                     }
                     if p.allowed(i) {
-                        sums[k] += list.map_or(uniform, |l| l[i as usize]);
+                        sums[k] += list.map_or(unlisted, |l| l[i as usize]);
                         native[k] |= p.nr_flag() == 0;
                     }
                 }
@@ -133,5 +158,69 @@ impl ArchWeights {
     /// Total weight of each arch.
     pub fn arch_totals(&self) -> Vec<f64> {
         self.intervals.iter().map(|v| v.iter().sum()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Options, Personality};
+
+    #[test]
+    fn uniform_weights_counted_per_interval_are_the_sums_number_by_number() {
+        let mut x = 0x2545_f491u32;
+        for round in 0..50u32 {
+            let bits: Vec<u8> = (0..240)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    // Long runs and scattered numbers both.
+                    if round % 2 == 0 {
+                        (x & (x >> 11)) as u8
+                    } else {
+                        [0x00, 0xff][(x >> 9) as usize % 2]
+                    }
+                })
+                .collect();
+            let n = 300 + round * 7;
+            let pers = [
+                Personality {
+                    audit_arch: 7,
+                    nr_flag: 0,
+                    traced: &bits[..80],
+                    nsyscalls: n.min(640),
+                },
+                Personality {
+                    audit_arch: 7,
+                    nr_flag: 0x4000_0000,
+                    traced: &bits[80..160],
+                    nsyscalls: 600,
+                },
+                Personality {
+                    audit_arch: 9,
+                    nr_flag: 0,
+                    traced: &bits[160..],
+                    nsyscalls: 1 + round * 11,
+                },
+            ];
+            for p in &pers {
+                for (from, to) in [(0, p.nsyscalls - 1), (3, 17), (8, 15), (5, 5), (9, 200)] {
+                    let to = to.min(p.nsyscalls - 1);
+                    if from <= to {
+                        let want = (from..=to).filter(|&i| !p.is_traced(i)).count() as u32;
+                        assert_eq!(p.allowed_in(from, to), want, "{from}..={to}");
+                    }
+                }
+            }
+            let d = Decisions::new(&pers, &Options::default()).unwrap();
+            let (one, sixteenth) = (vec![1.0; 640], vec![FLAGGED_WEIGHT; 640]);
+            let lists = [Some(&one[..]), Some(&sixteenth[..]), Some(&one[..])];
+            assert_eq!(
+                ArchWeights::new(&d, &pers, &[]),
+                ArchWeights::new(&d, &pers, &lists),
+                "round {round}"
+            );
+        }
     }
 }
