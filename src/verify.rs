@@ -202,6 +202,12 @@ impl Set {
     /// Splits into (values where the jump is taken, values where it is not).
     fn split(&self, code: u16, k: u32) -> Result<(Set, Set), String> {
         let (mut yes, mut no) = (Set::empty(), Set::empty());
+        self.split_into(code, k, &mut yes, &mut no)?;
+        Ok((yes, no))
+    }
+
+    /// [`Set::split`] into two empty sets given, where they are kept.
+    fn split_into(&self, code: u16, k: u32, yes: &mut Set, no: &mut Set) -> Result<(), String> {
         // The residues a `jset` on the low five bits of `k` takes; only
         // bit tests read them.
         let low = if !matches!(op(code), BPF_JEQ | BPF_JGE | BPF_JGT) {
@@ -253,7 +259,7 @@ impl Set {
                 ));
             }
         }
-        Ok((yes, no))
+        Ok(())
     }
 
     /// The union of sets that hold no common member (inputs reaching one
@@ -366,15 +372,30 @@ enum Val {
 /// modulo 32 (the bits strategy computes `1 << (nr & 31)`).
 const MAX_LOW: u32 = 31;
 
-/// What rectangles refer to by index: the tables of [`Val::Low`] and the
-/// arch sides (most splits are on nr, and every one keeps the arch side).
-/// Only added to during one proof.
+/// What rectangles refer to by index: the tables of [`Val::Low`], the
+/// arch sides (most splits are on nr, and every one keeps the arch side)
+/// and the nr sides. Tables and arch sides are only added to during one
+/// proof; an nr side belongs to one rectangle and is emptied when the
+/// rectangle is taken on. A split writes its two sets where they stay, and
+/// a rectangle moves as a few words: moving whole sets just written cost
+/// more than the splits themselves.
 struct Symbols {
     tables: Vec<Vec<u32>>,
     archs: Vec<Set>,
+    nrs: Vec<Set>,
 }
 
 impl Symbols {
+    fn nr(&mut self, s: Set) -> u32 {
+        self.nrs.push(s);
+        (self.nrs.len() - 1) as u32
+    }
+
+    /// Takes nr side `i` away from its rectangle.
+    fn take_nr(&mut self, i: u32) -> Set {
+        std::mem::replace(&mut self.nrs[i as usize], Set::empty())
+    }
+
     fn table(&mut self, t: Vec<u32>) -> Val {
         self.tables.push(t);
         Val::Low((self.tables.len() - 1) as u32)
@@ -417,6 +438,22 @@ fn alu(op: u16, a: u32, b: u32) -> Option<u32> {
     })
 }
 
+/// Splits nr side `i` of `nrs` (taken) into two new ones by `split`.
+fn split_nr(
+    nrs: &mut Vec<Set>,
+    i: u32,
+    split: impl FnOnce(&Set, &mut Set, &mut Set) -> Result<(), String>,
+) -> Result<(u32, u32), String> {
+    let from = std::mem::replace(&mut nrs[i as usize], Set::empty());
+    let at = nrs.len();
+    nrs.extend([Set::empty(), Set::empty()]);
+    let [yes, no] = &mut nrs[at..] else {
+        unreachable!("two sets were just added")
+    };
+    split(&from, yes, no)?;
+    Ok((at as u32, at as u32 + 1))
+}
+
 /// `a op b` on symbolic values, where the argument covers it.
 fn alu_val(op: u16, a: Val, b: Val, sym: &mut Symbols) -> Option<Val> {
     let table = |v: Val, sym: &Symbols| match v {
@@ -452,24 +489,25 @@ fn alu_val(op: u16, a: Val, b: Val, sym: &mut Symbols) -> Option<Val> {
 
 /// Splits `set` by a predicate on `table[nr & (len - 1)]`, a function of
 /// the residue modulo 32: the residues split, the ranges stay whole.
-fn split_low(set: &Set, table: &[u32], pred: impl Fn(u32) -> bool) -> (Set, Set) {
+fn split_low(set: &Set, table: &[u32], pred: impl Fn(u32) -> bool, yes: &mut Set, no: &mut Set) {
     let len = table.len() as u32;
     let taken = residues_where(|r| pred(table[(r % len) as usize]));
-    let (mut yes, mut no) = (Set::empty(), Set::empty());
     for &(lo, hi, res) in set.pieces() {
         yes.push(lo, hi, res & taken);
         no.push(lo, hi, res & !taken);
     }
-    (yes, no)
 }
 
+/// Inputs reaching an instruction, and what the registers hold for them.
+/// Not `Copy`: its nr side has one owner.
 #[derive(Clone, Debug)]
 struct Rect {
     acc: Val,
     x: Val,
     /// The arch side: an index of [`Symbols::archs`].
     arch: u32,
-    nr: Set,
+    /// The nr side: an index of [`Symbols::nrs`].
+    nr: u32,
 }
 
 /// Proves `prog` equivalent to `d`; the error says why it is not, or why the
@@ -485,7 +523,9 @@ pub(crate) fn prove(prog: &[Insn], d: &Decisions) -> Result<(), String> {
     let mut sym = Symbols {
         tables: Vec::new(),
         archs: vec![Set::all()],
+        nrs: Vec::with_capacity(2 * prog.len() + 1),
     };
+    let all = sym.nr(Set::all());
     let mut pending = Pending::new(prog.len());
     pending.push(
         0,
@@ -493,11 +533,11 @@ pub(crate) fn prove(prog: &[Insn], d: &Decisions) -> Result<(), String> {
             acc: Val::Const(0),
             x: Val::Const(0),
             arch: 0,
-            nr: Set::all(),
+            nr: all,
         },
     );
     for (pc, &insn) in prog.iter().enumerate() {
-        let rects = pending.take(pc, &sym);
+        let rects = pending.take(pc, &mut sym);
         let unprovable = || {
             format!(
                 "cannot prove: instruction {pc} has opcode {:#06x}",
@@ -534,13 +574,11 @@ pub(crate) fn prove(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                     let acc = alu_val(op(c), r.acc, operand, &mut sym).ok_or_else(unprovable)?;
                     pending.push(pc + 1, Rect { acc, ..r });
                 }
-                c if c == BPF_RET | BPF_K => {
-                    check_ret(&r, insn.k, d, &sym).map_err(|e| format!("instruction {pc}: {e}"))?
-                }
+                c if c == BPF_RET | BPF_K => check_ret(&r, insn.k, d, &mut sym)
+                    .map_err(|e| format!("instruction {pc}: {e}"))?,
                 c if c == BPF_RET | BPF_A => match r.acc {
-                    Val::Const(k) => {
-                        check_ret(&r, k, d, &sym).map_err(|e| format!("instruction {pc}: {e}"))?
-                    }
+                    Val::Const(k) => check_ret(&r, k, d, &mut sym)
+                        .map_err(|e| format!("instruction {pc}: {e}"))?,
                     _ => return Err(unprovable()),
                 },
                 c if c == BPF_JMP | BPF_JA => pending.push(pc + 1 + insn.k as usize, r),
@@ -569,29 +607,36 @@ pub(crate) fn prove(prog: &[Insn], d: &Decisions) -> Result<(), String> {
                                 (false, true) => (r.arch, u32::MAX),
                                 (false, false) => (sym.arch(yes), sym.arch(no)),
                             };
+                            // Each rectangle owns its nr side.
+                            let nr = sym.nrs[r.nr as usize].clone();
                             let yes = Rect {
                                 arch: arch.0,
-                                nr: r.nr.clone(),
+                                nr: sym.nr(nr),
                                 ..r
                             };
                             (yes, Rect { arch: arch.1, ..r })
                         }
                         Val::Nr => {
-                            let (yes, no) = r.nr.split(code, k)?;
+                            let (yes, no) = split_nr(&mut sym.nrs, r.nr, |s, yes, no| {
+                                s.split_into(code, k, yes, no)
+                            })?;
                             (Rect { nr: yes, ..r }, Rect { nr: no, ..r })
                         }
                         Val::Low(table) => {
-                            let (yes, no) = split_low(&r.nr, &sym.tables[table as usize], |v| {
-                                jump_taken(code, v, k)
-                            });
+                            let Symbols { tables, nrs, .. } = &mut sym;
+                            let table = &tables[table as usize];
+                            let (yes, no) = split_nr(nrs, r.nr, |s, yes, no| {
+                                split_low(s, table, |v| jump_taken(code, v, k), yes, no);
+                                Ok(())
+                            })?;
                             (Rect { nr: yes, ..r }, Rect { nr: no, ..r })
                         }
                     };
                     // An empty arch side is `u32::MAX`, never pushed.
-                    if yes.arch != u32::MAX && !yes.nr.is_empty() {
+                    if yes.arch != u32::MAX && !sym.nrs[yes.nr as usize].is_empty() {
                         pending.push(t, yes);
                     }
-                    if no.arch != u32::MAX && !no.nr.is_empty() {
+                    if no.arch != u32::MAX && !sym.nrs[no.nr as usize].is_empty() {
                         pending.push(f, no);
                     }
                 }
@@ -630,7 +675,7 @@ impl Pending {
     fn take(
         &mut self,
         pc: usize,
-        sym: &Symbols,
+        sym: &mut Symbols,
     ) -> std::iter::Chain<std::option::IntoIter<Rect>, std::vec::IntoIter<Rect>> {
         let first = self.first[pc].take();
         let mut more = std::mem::take(&mut self.more[pc]);
@@ -644,7 +689,7 @@ impl Pending {
 
 /// Rectangles reaching one instruction with the same accumulator and the
 /// same arch set become one, so a tree's merge points do not multiply work.
-fn merge(rects: Vec<Rect>, sym: &Symbols) -> Vec<Rect> {
+fn merge(rects: Vec<Rect>, sym: &mut Symbols) -> Vec<Rect> {
     if rects.len() < 2 {
         return rects;
     }
@@ -656,21 +701,23 @@ fn merge(rects: Vec<Rect>, sym: &Symbols) -> Vec<Rect> {
         match out.iter().position(|o| {
             sym.same(o.acc, r.acc) && sym.same(o.x, r.x) && sym.same_arch(o.arch, r.arch)
         }) {
-            Some(i) => pieces[i].extend_from_slice(r.nr.pieces()),
+            Some(i) => pieces[i].extend_from_slice(sym.take_nr(r.nr).pieces()),
             None => {
-                pieces.push(r.nr.pieces().to_vec());
+                pieces.push(sym.take_nr(r.nr).pieces().to_vec());
                 out.push(r);
             }
         }
     }
     for (o, p) in out.iter_mut().zip(pieces) {
-        o.nr = Set::union(p);
+        o.nr = sym.nr(Set::union(p));
     }
     out
 }
 
 /// Every (arch, nr) of the rectangle must be specified as `k`.
-fn check_ret(r: &Rect, k: u32, d: &Decisions, sym: &Symbols) -> Result<(), String> {
+fn check_ret(r: &Rect, k: u32, d: &Decisions, sym: &mut Symbols) -> Result<(), String> {
+    // The rectangle ends here: its nr side is no longer needed.
+    let nr = sym.take_nr(r.nr);
     let arch = &sym.archs[r.arch as usize];
     let mut listed = 0u64;
     for a in &d.archs {
@@ -681,7 +728,7 @@ fn check_ret(r: &Rect, k: u32, d: &Decisions, sym: &Symbols) -> Result<(), Strin
         // Pieces and intervals both ascend: one walk over the two, not a
         // search per piece (a return collects the pieces of many paths).
         let mut i = 0;
-        for &(lo, hi, res) in r.nr.pieces() {
+        for &(lo, hi, res) in nr.pieces() {
             while a.intervals[i].hi < lo {
                 i += 1;
             }
