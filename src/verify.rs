@@ -449,7 +449,9 @@ fn split_nr(
 ) -> Result<(u32, u32), String> {
     let from = std::mem::replace(&mut nrs[i as usize], Set::empty());
     let at = nrs.len();
-    nrs.extend([Set::empty(), Set::empty()]);
+    // Made in place: a pair of empty sets made on the stack and copied
+    // was read back in wider words than it was written (perf).
+    nrs.resize_with(at + 2, Set::empty);
     let [yes, no] = &mut nrs[at..] else {
         unreachable!("two sets were just added")
     };
