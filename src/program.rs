@@ -107,10 +107,6 @@ impl Graph {
         self.index.reserve(n);
     }
 
-    /// Inlined into its callers, so that the node is stored into the
-    /// table from registers: passed in memory, it was read back in wider
-    /// words than its fields were written, stalling store forwarding (perf).
-    #[inline]
     fn intern(&mut self, node: Node) -> NodeId {
         // One hash per node, found or added.
         let nodes = &mut self.nodes;
