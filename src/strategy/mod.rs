@@ -212,7 +212,8 @@ pub(crate) fn length_floor(kind: Kind, d: &Decisions) -> Option<usize> {
     let m = kind.matcher();
     let mut actions: Vec<u32> = vec![d.other_arch];
     let (mut comparisons, mut other_tests) = (0, 0);
-    let mut boundaries: Vec<u32> = Vec::new();
+    // Each tested arch's constants, ascending.
+    let mut boundaries: Vec<Vec<u32>> = Vec::new();
     let mut tested = 0;
     for (a, &j) in d.archs.iter().zip(&tested_archs(d)).rev() {
         for iv in &a.intervals {
@@ -226,7 +227,11 @@ pub(crate) fn length_floor(kind: Kind, d: &Decisions) -> Option<usize> {
         }
         if a.intervals.len() > 1 {
             comparisons += s.comparisons;
-            boundaries.extend(s.constants);
+            let mut constants = s.constants;
+            if !constants.is_sorted() {
+                constants.sort_unstable();
+            }
+            boundaries.push(constants);
             other_tests = other_tests.max(s.other_tests);
         }
         tested += 1;
@@ -235,12 +240,73 @@ pub(crate) fn length_floor(kind: Kind, d: &Decisions) -> Option<usize> {
         return Some(1);
     }
     // At most one comparison per repeat of a boundary value is shared.
-    let total = boundaries.len();
-    boundaries.sort_unstable();
-    boundaries.dedup();
-    let shared = total - boundaries.len();
+    // The arches' lists ascend already (they follow the intervals), so
+    // they are merged rather than sorted as one: under SIZE this runs for
+    // every strategy of every compile.
+    let total: usize = boundaries.iter().map(Vec::len).sum();
+    let distinct = boundaries
+        .iter()
+        .fold(Vec::new(), |all, list| merge_distinct(&all, list));
+    let shared = total - distinct.len();
     let ld_nr = usize::from(total > 0);
     // `ld arch`, the arch tests, `ld nr`, the comparisons, the other
     // tests, the returns.
     Some((1 + tested + ld_nr + comparisons + other_tests + actions.len()).saturating_sub(shared))
+}
+
+/// The distinct values of two ascending lists, ascending.
+fn merge_distinct(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let x = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x <= y => {
+                i += 1;
+                j += usize::from(x == y);
+                x
+            }
+            (_, Some(&y)) => {
+                j += 1;
+                y
+            }
+            (Some(&x), None) => {
+                i += 1;
+                x
+            }
+            (None, None) => unreachable!("the loop ends first"),
+        };
+        if out.last() != Some(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_lists_hold_the_distinct_values_of_both() {
+        let mut x = 0x2545_f491u32;
+        let mut list = |n: u32| {
+            let mut v: Vec<u32> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x % 64
+                })
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        for n in 0..40 {
+            let (a, b) = (list(n), list(40 - n));
+            let mut want: Vec<u32> = a.iter().chain(&b).copied().collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(merge_distinct(&a, &b), want);
+        }
+    }
 }
