@@ -134,9 +134,9 @@ const _: () = assert!(TRACEFILTER_MAX_NSYSCALLS == MAX_NSYSCALLS);
 pub const TRACEFILTER_MAX_TOTAL_NSYSCALLS: u32 = 1 << 21;
 const _: () = assert!(TRACEFILTER_MAX_TOTAL_NSYSCALLS == MAX_TOTAL_NSYSCALLS);
 /// Most runs over all personalities of one call, a run being a maximal
-/// range of consecutive numbers of one personality that are all traced or
-/// all untraced (a table of n numbers has at most n; real tables have a few
-/// thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
+/// range of consecutive numbers of one personality with one action: all
+/// traced or all untraced in a bitmap, one value in an action map (a table
+/// of n numbers has at most n; real tables have a few thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
 /// fits in 48 MiB of address space and takes well under a second.
 pub const TRACEFILTER_MAX_RUNS: u32 = 1 << 18;
 const _: () = assert!(TRACEFILTER_MAX_RUNS == MAX_RUNS);
@@ -245,7 +245,9 @@ const _: () = assert!(size_of::<tracefilter_options>() == OPTIONS_SIZES[2]);
 pub const TRACEFILTER_COMPILE_GUARD_UNTRACED: u32 = 0x1;
 const COMPILE_FLAGS: u32 = TRACEFILTER_COMPILE_GUARD_UNTRACED;
 
-/// Figures for one personality, over its allowed (untraced, below nsyscalls) numbers.
+/// Figures for one personality, over its allowed numbers below nsyscalls:
+/// the untraced ones of a bitmap, those whose value is exactly
+/// SECCOMP_RET_ALLOW in an action map.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct tracefilter_personality_stats {
