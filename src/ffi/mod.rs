@@ -302,6 +302,17 @@ struct OwnedPersonality {
     nsyscalls: u32,
 }
 
+impl From<&Personality<'_>> for OwnedPersonality {
+    fn from(p: &Personality) -> OwnedPersonality {
+        OwnedPersonality {
+            audit_arch: p.audit_arch,
+            nr_flag: p.nr_flag,
+            traced: p.traced.to_vec(),
+            nsyscalls: p.nsyscalls,
+        }
+    }
+}
+
 impl OwnedPersonality {
     fn view(&self) -> Personality<'_> {
         Personality {
@@ -503,16 +514,7 @@ pub unsafe extern "C" fn tracefilter_compile(
             let program = compile_guarded(&views, &opts, &weights)?;
             // The figures see clone and clone3 as the program does: traced.
             let plan = crate::clone_guard::Plan::new(&views, &opts)?;
-            let marked: Vec<OwnedPersonality> = plan
-                .personalities(&views)
-                .iter()
-                .map(|p| OwnedPersonality {
-                    audit_arch: p.audit_arch,
-                    nr_flag: p.nr_flag,
-                    traced: p.traced.to_vec(),
-                    nsyscalls: p.nsyscalls,
-                })
-                .collect();
+            let marked = plan.personalities(&views).iter().map(Into::into).collect();
             drop(views);
             owned = marked;
             program
