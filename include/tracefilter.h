@@ -165,9 +165,9 @@
 
 /**
  * Most runs over all personalities of one call, a run being a maximal
- * range of consecutive numbers of one personality that are all traced or
- * all untraced (a table of n numbers has at most n; real tables have a few
- * thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
+ * range of consecutive numbers of one personality with one action: all
+ * traced or all untraced in a bitmap, one value in an action map (a table
+ * of n numbers has at most n; real tables have a few thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
  * fits in 48 MiB of address space and takes well under a second.
  */
 #define TRACEFILTER_MAX_RUNS (1 << 18)
@@ -417,7 +417,9 @@ struct tracefilter_personality {
 };
 
 /**
- * Figures for one personality, over its allowed (untraced, below nsyscalls) numbers.
+ * Figures for one personality, over its allowed numbers below nsyscalls:
+ * the untraced ones of a bitmap, those whose value is exactly
+ * SECCOMP_RET_ALLOW in an action map.
  */
 struct tracefilter_personality_stats {
   uint32_t audit_arch;
@@ -657,7 +659,9 @@ int tracefilter_evaluate(const struct sock_fprog *prog, uint32_t arch, uint32_t 
 /**
  * Like tracefilter_evaluate, and tells whether the kernel's action cache
  * (Linux 5.11+) proves `nr` of `arch` allowed, so that it never runs the
- * filter for it. `*cacheable` is 1 or 0.
+ * filter for it. `*cacheable` is 1 or 0; always 0 for x32 numbers
+ * (AUDIT_ARCH_X86_64 with __X32_SYSCALL_BIT in `nr`): they lie outside the
+ * kernel's cache bitmap, whose size is the arch's syscall count.
  *
  * Both functions answer for the program alone. The kernel makes an
  * exception on x86_64: seccomp_is_const_allow() in kernel/seccomp.c

@@ -364,6 +364,19 @@ fn exec(prog: &[Insn], data: &SeccompData) -> (Run, bool) {
     }
 }
 
+/// Whether the kernel's action cache lets (arch, nr) through without
+/// running the filter: the number must lie inside the arch's cache bitmap
+/// (`seccomp_cache_check_allow_bitmap` in kernel/seccomp.c refuses any
+/// `nr` at or past the bitmap's size, the arch's syscall count) and the
+/// program must always allow it ([`const_allow`]). x32 numbers carry
+/// `__X32_SYSCALL_BIT` (0x40000000) into `nr`, far past x86_64's table, so
+/// the kernel never caches them; the other arches' sizes are the running
+/// kernel's to know, and are left to the caller.
+pub fn kernel_caches(prog: &[Insn], arch: u32, nr: u32) -> bool {
+    let x32 = arch == crate::arch::AUDIT_ARCH_X86_64 && nr & crate::arch::X32_SYSCALL_BIT != 0;
+    !x32 && const_allow(prog, arch, nr)
+}
+
 /// `seccomp_is_const_allow`: whether the kernel's action cache proves that
 /// this (arch, nr) always gets exactly `SECCOMP_RET_ALLOW`.
 pub fn const_allow(prog: &[Insn], arch: u32, nr: u32) -> bool {
@@ -428,6 +441,21 @@ mod tests {
         );
         assert!(const_allow(&p, 0, 3));
         assert!(!const_allow(&p, 0, 2));
+    }
+
+    #[test]
+    fn x32_numbers_are_never_cached() {
+        use crate::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+        let allow = [Insn::stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)];
+        assert!(const_allow(&allow, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 1));
+        assert!(!kernel_caches(
+            &allow,
+            AUDIT_ARCH_X86_64,
+            X32_SYSCALL_BIT | 1
+        ));
+        assert!(kernel_caches(&allow, AUDIT_ARCH_X86_64, 1));
+        // The bit means x32 on x86_64 only.
+        assert!(kernel_caches(&allow, AUDIT_ARCH_I386, X32_SYSCALL_BIT | 1));
     }
 
     #[test]

@@ -14,9 +14,10 @@ pub const MAX_NSYSCALLS: u32 = 1 << 20;
 /// keep the worst case within 48 MiB and well under a second.
 pub const MAX_TOTAL_NSYSCALLS: u32 = 1 << 21;
 
-/// Most runs (maximal ranges of consecutive numbers of one personality that
-/// are all traced or all untraced) over all personalities. A real table of
-/// n numbers has at most n runs; the largest (MIPS n32) has under 6,500.
+/// Most runs (maximal ranges of consecutive numbers of one personality with
+/// one action: all traced or all untraced in a bitmap, one value in an
+/// action map) over all personalities. A real table of n numbers has at
+/// most n runs; the largest (MIPS n32) has under 6,500.
 pub const MAX_RUNS: u32 = 1 << 18;
 
 /// One syscall personality: an audit arch, the flag its numbers carry, and

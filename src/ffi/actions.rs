@@ -40,6 +40,16 @@ pub(super) struct OwnedMap {
     actions: Vec<u32>,
 }
 
+impl From<&ActionMap<'_>> for OwnedMap {
+    fn from(m: &ActionMap) -> OwnedMap {
+        OwnedMap {
+            audit_arch: m.audit_arch,
+            nr_flag: m.nr_flag,
+            actions: m.actions.to_vec(),
+        }
+    }
+}
+
 impl OwnedMap {
     pub(super) fn view(&self) -> ActionMap<'_> {
         ActionMap {
@@ -110,15 +120,7 @@ pub unsafe extern "C" fn tracefilter_compile_actions(
             let program = compile_actions_guarded(&views, &opts, &weights)?;
             // The figures see clone and clone3 as the program does: stopped.
             let plan = crate::clone_guard::Plan::for_maps(&views, &opts)?;
-            let marked: Vec<OwnedMap> = plan
-                .maps(&views)
-                .iter()
-                .map(|m| OwnedMap {
-                    audit_arch: m.audit_arch,
-                    nr_flag: m.nr_flag,
-                    actions: m.actions.to_vec(),
-                })
-                .collect();
+            let marked = plan.maps(&views).iter().map(Into::into).collect();
             drop(views);
             owned = marked;
             program

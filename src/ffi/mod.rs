@@ -134,9 +134,9 @@ const _: () = assert!(TRACEFILTER_MAX_NSYSCALLS == MAX_NSYSCALLS);
 pub const TRACEFILTER_MAX_TOTAL_NSYSCALLS: u32 = 1 << 21;
 const _: () = assert!(TRACEFILTER_MAX_TOTAL_NSYSCALLS == MAX_TOTAL_NSYSCALLS);
 /// Most runs over all personalities of one call, a run being a maximal
-/// range of consecutive numbers of one personality that are all traced or
-/// all untraced (a table of n numbers has at most n; real tables have a few
-/// thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
+/// range of consecutive numbers of one personality with one action: all
+/// traced or all untraced in a bitmap, one value in an action map (a table
+/// of n numbers has at most n; real tables have a few thousand). Above it: TRACEFILTER_E_LIMIT. Within the limits a compile
 /// fits in 48 MiB of address space and takes well under a second.
 pub const TRACEFILTER_MAX_RUNS: u32 = 1 << 18;
 const _: () = assert!(TRACEFILTER_MAX_RUNS == MAX_RUNS);
@@ -245,7 +245,9 @@ const _: () = assert!(size_of::<tracefilter_options>() == OPTIONS_SIZES[2]);
 pub const TRACEFILTER_COMPILE_GUARD_UNTRACED: u32 = 0x1;
 const COMPILE_FLAGS: u32 = TRACEFILTER_COMPILE_GUARD_UNTRACED;
 
-/// Figures for one personality, over its allowed (untraced, below nsyscalls) numbers.
+/// Figures for one personality, over its allowed numbers below nsyscalls:
+/// the untraced ones of a bitmap, those whose value is exactly
+/// SECCOMP_RET_ALLOW in an action map.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct tracefilter_personality_stats {
@@ -298,6 +300,17 @@ struct OwnedPersonality {
     nr_flag: u32,
     traced: Vec<u8>,
     nsyscalls: u32,
+}
+
+impl From<&Personality<'_>> for OwnedPersonality {
+    fn from(p: &Personality) -> OwnedPersonality {
+        OwnedPersonality {
+            audit_arch: p.audit_arch,
+            nr_flag: p.nr_flag,
+            traced: p.traced.to_vec(),
+            nsyscalls: p.nsyscalls,
+        }
+    }
 }
 
 impl OwnedPersonality {
@@ -501,16 +514,7 @@ pub unsafe extern "C" fn tracefilter_compile(
             let program = compile_guarded(&views, &opts, &weights)?;
             // The figures see clone and clone3 as the program does: traced.
             let plan = crate::clone_guard::Plan::new(&views, &opts)?;
-            let marked: Vec<OwnedPersonality> = plan
-                .personalities(&views)
-                .iter()
-                .map(|p| OwnedPersonality {
-                    audit_arch: p.audit_arch,
-                    nr_flag: p.nr_flag,
-                    traced: p.traced.to_vec(),
-                    nsyscalls: p.nsyscalls,
-                })
-                .collect();
+            let marked = plan.personalities(&views).iter().map(Into::into).collect();
             drop(views);
             owned = marked;
             program
@@ -641,7 +645,9 @@ pub unsafe extern "C" fn tracefilter_evaluate(
 
 /// Like tracefilter_evaluate, and tells whether the kernel's action cache
 /// (Linux 5.11+) proves `nr` of `arch` allowed, so that it never runs the
-/// filter for it. `*cacheable` is 1 or 0.
+/// filter for it. `*cacheable` is 1 or 0; always 0 for x32 numbers
+/// (AUDIT_ARCH_X86_64 with __X32_SYSCALL_BIT in `nr`): they lie outside the
+/// kernel's cache bitmap, whose size is the arch's syscall count.
 ///
 /// Both functions answer for the program alone. The kernel makes an
 /// exception on x86_64: seccomp_is_const_allow() in kernel/seccomp.c
@@ -665,7 +671,7 @@ pub unsafe extern "C" fn tracefilter_cacheable(
         let insns = unsafe { c_program(prog) }?;
         emulate::check(insns)?;
         let out = unsafe { ptr::get_mut(cacheable, "cacheable") }?;
-        *out = emulate::const_allow(insns, arch, nr) as u32;
+        *out = emulate::kernel_caches(insns, arch, nr) as u32;
         Ok(())
     })
 }

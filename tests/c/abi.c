@@ -214,8 +214,11 @@ static void check_stats(const struct tracefilter_program *prog,
 		CHECK(ps->mean_executed >= (allowed ? sum / allowed : 0) - 1e-9);
 		CHECK(ps->mean_executed <= (allowed ? sum / allowed : 0) + 1e-9);
 		CHECK(ps->cacheable == 0 || ps->cacheable == 1);
-		if (p->nr_flag)
+		if (p->nr_flag) {
 			CHECK_EQ(ps->cacheable, 0);
+			if (p->audit_arch == AUDIT_ARCH_X86_64 && p->nr_flag == X32_BIT && allowed)
+				CHECK_EQ(cacheable_all, 0);
+		}
 		else if (a->allowed == SECCOMP_RET_ALLOW)
 			CHECK_EQ(ps->cacheable, cacheable_all);
 		if (!p->nr_flag)
@@ -890,6 +893,10 @@ static void test_foreign_programs(void)
 		CHECK_STATUS(tracefilter_cacheable(&f, AUDIT_ARCH_X86_64, 5, &cacheable),
 			     TRACEFILTER_OK);
 		CHECK_EQ(cacheable, 1);
+		/* x32 numbers lie outside the kernel's cache bitmap */
+		CHECK_STATUS(tracefilter_cacheable(&f, AUDIT_ARCH_X86_64, 0x40000000 | 5, &cacheable),
+			     TRACEFILTER_OK);
+		CHECK_EQ(cacheable, 0);
 		f.len = NELEM(ok);
 		f.filter = (struct sock_filter *)ok;
 		CHECK_STATUS(tracefilter_cacheable(&f, AUDIT_ARCH_X86_64, SECCOMP_RET_ALLOW,
