@@ -659,9 +659,10 @@ int tracefilter_evaluate(const struct sock_fprog *prog, uint32_t arch, uint32_t 
 /**
  * Like tracefilter_evaluate, and tells whether the kernel's action cache
  * (Linux 5.11+) proves `nr` of `arch` allowed, so that it never runs the
- * filter for it. `*cacheable` is 1 or 0; always 0 for x32 numbers
- * (AUDIT_ARCH_X86_64 with __X32_SYSCALL_BIT in `nr`): they lie outside the
- * kernel's cache bitmap, whose size is the arch's syscall count.
+ * filter for it. `*cacheable` is 1 or 0; always 0 for numbers outside the
+ * kernel's cache bitmap (whose size is the arch's syscall count) whatever
+ * the program: x32 numbers (AUDIT_ARCH_X86_64 with __X32_SYSCALL_BIT in
+ * `nr`) and negative ones (`nr` of 0x80000000 and up).
  *
  * Both functions answer for the program alone. The kernel makes an
  * exception on x86_64: seccomp_is_const_allow() in kernel/seccomp.c

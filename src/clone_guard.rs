@@ -20,7 +20,7 @@
 //! itself becomes uncacheable (the kernel's cache emulator treats an
 //! argument load as unknown).
 //!
-//! The proof: [`verify`] checks that every argument load is one of the
+//! The proof: [`prove`] checks that every argument load is one of the
 //! guard's, directly followed by its `jset` whose both targets return, and
 //! then proves the program twice with the load replaced by the constant
 //! `CLONE_UNTRACED`, and by 0, against the decisions with the sentinel

@@ -366,15 +366,16 @@ fn exec(prog: &[Insn], data: &SeccompData) -> (Run, bool) {
 
 /// Whether the kernel's action cache lets (arch, nr) through without
 /// running the filter: the number must lie inside the arch's cache bitmap
-/// (`seccomp_cache_check_allow_bitmap` in kernel/seccomp.c refuses any
-/// `nr` at or past the bitmap's size, the arch's syscall count) and the
-/// program must always allow it ([`const_allow`]). x32 numbers carry
-/// `__X32_SYSCALL_BIT` (0x40000000) into `nr`, far past x86_64's table, so
-/// the kernel never caches them; the other arches' sizes are the running
-/// kernel's to know, and are left to the caller.
+/// (`seccomp_cache_check_allow_bitmap` in kernel/seccomp.c refuses an `nr`
+/// that is negative as an int or at or past the bitmap's size, the arch's
+/// syscall count) and the program must always allow it ([`const_allow`]).
+/// x32 numbers carry `__X32_SYSCALL_BIT` (0x40000000) into `nr`, far past
+/// x86_64's table, so the kernel never caches them; the other arches'
+/// sizes are the running kernel's to know, and are left to the caller.
 pub fn kernel_caches(prog: &[Insn], arch: u32, nr: u32) -> bool {
     let x32 = arch == crate::arch::AUDIT_ARCH_X86_64 && nr & crate::arch::X32_SYSCALL_BIT != 0;
-    !x32 && const_allow(prog, arch, nr)
+    let negative = (nr as i32) < 0;
+    !x32 && !negative && const_allow(prog, arch, nr)
 }
 
 /// `seccomp_is_const_allow`: whether the kernel's action cache proves that
@@ -456,6 +457,9 @@ mod tests {
         assert!(kernel_caches(&allow, AUDIT_ARCH_X86_64, 1));
         // The bit means x32 on x86_64 only.
         assert!(kernel_caches(&allow, AUDIT_ARCH_I386, X32_SYSCALL_BIT | 1));
+        // A negative number is past every bitmap.
+        assert!(!kernel_caches(&allow, AUDIT_ARCH_I386, 0x8000_0000));
+        assert!(!kernel_caches(&allow, AUDIT_ARCH_X86_64, u32::MAX));
     }
 
     #[test]

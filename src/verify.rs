@@ -16,7 +16,7 @@
 //!
 //! The bit-matching strategy computes `1 << (nr & 31)`. Registers therefore
 //! hold a constant, arch, nr, or a function of the low bits of nr (`nr & m`
-//! for `m = 2^j - 1 <= 255`, then any ALU steps, kept as a table of 2^j
+//! for `m = 2^j - 1 <= 31`, then any ALU steps, kept as a table of 2^j
 //! values); a comparison of such a function splits the nr side by residue,
 //! still exactly. `ld #k`, `tax`, `txa` and ALU with constants or X stay
 //! inside the argument as long as the values do.
@@ -75,8 +75,8 @@ struct Set(Pieces);
 
 /// Up to [`FEW`] pieces are held inline: in a search tree almost every set
 /// is one range, or two around a `jeq`'s number, and every split makes two
-/// sets, so the proof would otherwise allocate twice per comparison. Only
-/// the sets where many paths meet (a return) are lists. The count is a
+/// sets, so the proof would otherwise allocate twice per comparison. A set
+/// of more pieces (mostly where many paths meet, at a return) is a list. The count is a
 /// word, not a byte: a byte made every copy of a set read words across
 /// the byte stored before it, which the processor cannot forward from a
 /// store (perf: ~3% of the compile time of the x86 trio, in the proof).
@@ -522,8 +522,10 @@ pub fn verify(prog: &[Insn], d: &Decisions) -> Result<(), String> {
     prove(prog, d)
 }
 
-/// [`verify`] for a program that passed `emulate::check` (the proof relies
-/// on its jumps landing inside it), without checking it again.
+/// [`verify`] for a program that passed `emulate::check`, without checking
+/// it again: the proof relies on every jump landing inside the program and
+/// no path running off its end (it would panic, not accept), and it does
+/// not look at the length limit.
 pub(crate) fn prove(prog: &[Insn], d: &Decisions) -> Result<(), String> {
     let mut sym = Symbols {
         tables: Vec::new(),

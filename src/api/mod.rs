@@ -78,9 +78,10 @@ pub fn evaluate(insns: &[Insn], data: &SeccompData) -> std::result::Result<Run, 
 /// kernel's action cache proves that `insns` returns exactly
 /// `SECCOMP_RET_ALLOW` for this (arch, nr) whatever the arguments, so that
 /// it never runs the filter for that syscall. False for any program the
-/// cache cannot follow, and for x32 numbers (x86_64's arch with
-/// `__X32_SYSCALL_BIT` in `nr`), which lie outside the kernel's cache
-/// bitmap; defined for any input.
+/// cache cannot follow, and for numbers outside the kernel's cache bitmap
+/// whatever the arch: x32 numbers (x86_64's arch with `__X32_SYSCALL_BIT`
+/// in `nr`) and negative ones (`nr` of 0x80000000 and up); defined for any
+/// input.
 pub fn cacheable(insns: &[Insn], arch: u32, nr: u32) -> bool {
     emulate::kernel_caches(insns, arch, nr)
 }

@@ -159,9 +159,11 @@ fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf<u32>)> {
             .iter()
             .take_while(|iv| iv.lo <= lo + (BLOCK - 1))
             .count();
-        // Three runs or fewer need two tests: one test reads one bit and
-        // makes 2, 4, 8, 16 or 32 runs. Sparse sets are mostly such blocks
-        // (a number alone amid others), so they are not counted.
+        // Three runs or fewer never get a diagram: one test reads one bit
+        // and makes 2, 4, 8, 16 or 32 runs, so two runs need one test (no
+        // fewer than the comparisons) and three need two. Sparse sets are
+        // mostly such blocks (a number alone amid others), so they are not
+        // counted.
         // The block's own intervals are all the diagram reads.
         (inside > 3 && diagram_tests(&ivs[first..first + inside], lo) < inside - 1).then_some(lo)
     };
