@@ -726,14 +726,15 @@ static struct actions actions_of(const struct spec *s)
 				 o->struct_size >= 48 && o->flags & TRACEFILTER_COMPILE_GUARD_UNTRACED };
 }
 
-/* Whether number k of p is one the guard stops: clone3, and clone unless
- * the bitmap traces it already (then the guard need not look at it). */
+/* Whether number k of p is one the guard stops: clone3 (1), and clone (2)
+ * unless the bitmap traces it already (then the guard need not look). */
 static int guarded(const struct actions *a, const struct tracefilter_personality *p, uint32_t k)
 {
 	uint32_t c, c3;
 
-	return a->guard && clone_nrs(p->audit_arch, p->nr_flag, &c, &c3) &&
-	       (k == c3 || (k == c && !bit(p, k)));
+	if (!a->guard || !clone_nrs(p->audit_arch, p->nr_flag, &c, &c3))
+		return 0;
+	return k == c3 ? 1 : k == c && !bit(p, k) ? 2 : 0;
 }
 
 static uint32_t expected(const struct spec *s, const struct actions *a, uint32_t arch, uint32_t nr,
@@ -743,18 +744,18 @@ static uint32_t expected(const struct spec *s, const struct actions *a, uint32_t
 
 	for (size_t i = 0; i < s->count; i++) {
 		const struct tracefilter_personality *p = &s->pers[i];
-		uint32_t k = nr - p->nr_flag, c, c3;
+		uint32_t k = nr - p->nr_flag;
 
 		if (p->audit_arch != arch)
 			continue;
 		known = 1;
 		if (nr < p->nr_flag || (uint64_t)nr >= (uint64_t)p->nr_flag + p->nsyscalls)
 			continue;
-		if (guarded(a, p, k)) {
-			clone_nrs(p->audit_arch, p->nr_flag, &c, &c3);
-			return k == c3 || arg0 & CLONE_UNTRACED ? a->traced : a->allowed;
+		switch (guarded(a, p, k)) {
+		case 1: return a->traced;
+		case 2: return arg0 & CLONE_UNTRACED ? a->traced : a->allowed;
+		default: return bit(p, k) ? a->traced : a->allowed;
 		}
-		return bit(p, k) ? a->traced : a->allowed;
 	}
 	return known ? a->unknown_nr : a->unknown_arch;
 }
