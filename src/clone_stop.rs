@@ -9,9 +9,14 @@
 //! - The syscall, its arch and arguments come from PTRACE_GET_SYSCALL_INFO
 //!   (Linux 5.3+).
 //! - clone: the flags argument is rewritten with PTRACE_SET_SYSCALL_INFO
-//!   (Linux 6.16+), else, on an x86_64 tracer, through PTRACE_GETREGS /
-//!   PTRACE_SETREGS (rdi for x86_64 and x32, ebx for i386 tracees). Other
-//!   tracer arches need PTRACE_SET_SYSCALL_INFO.
+//!   (Linux 6.16+), else through the tracee's registers: on an x86_64
+//!   tracer PTRACE_GETREGS / PTRACE_SETREGS (rdi for x86_64 and x32, ebx
+//!   for i386 tracees), on an aarch64 tracer PTRACE_GETREGSET /
+//!   PTRACE_SETREGSET of NT_PRSTATUS (x0 for aarch64, r0 for arm tracees).
+//!   Other tracer arches need PTRACE_SET_SYSCALL_INFO: riscv64's syscalls
+//!   read their first argument from `orig_a0`
+//!   (arch/riscv/include/asm/syscall_wrapper.h), which no register set
+//!   before 6.16 writes.
 //! - clone3: the flags live in the tracee's `struct clone_args` (args[0]),
 //!   rewritten with process_vm_writev, else PTRACE_POKEDATA. The tracee sees
 //!   its struct changed; clone3 reads it after the stop.
@@ -264,7 +269,58 @@ fn set_flags_register(pid: pid_t, arch: u32, index: usize, value: u64) -> Result
     Ok(())
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+/// clone's flags argument through the general registers (NT_PRSTATUS):
+/// arm64's syscalls take their arguments from `regs[0..]`, native and
+/// compat alike (arch/arm64/include/asm/syscall_wrapper.h), so x0, or r0 of
+/// an arm tracee, is what clone gets. The filter's recheck after the stop
+/// still sees the old flags (seccomp_data's first argument is `orig_x0`,
+/// which no register set writes), but a recheck after a trace stop lets the
+/// syscall through (kernel/seccomp.c, `recheck_after_trace`).
+#[cfg(target_arch = "aarch64")]
+#[allow(clippy::unnecessary_cast)]
+fn set_flags_register(pid: pid_t, arch: u32, index: usize, value: u64) -> Result<()> {
+    const NT_PRSTATUS: usize = 1;
+    // struct user_pt_regs (x0..x30, sp, pc, pstate): 34 words; an arm
+    // tracee's view is 18 u32 (r0..r15, cpsr, orig_r0), r0 the low half of
+    // the first word here (little-endian).
+    const NATIVE: usize = 34 * 8;
+    const COMPAT: usize = 18 * 4;
+    let mut regs = [0u64; 34];
+    let mut iov = libc::iovec {
+        iov_base: regs.as_mut_ptr() as *mut c_void,
+        iov_len: NATIVE,
+    };
+    ptrace(
+        libc::PTRACE_GETREGSET as u32,
+        pid,
+        NT_PRSTATUS,
+        &mut iov as *mut libc::iovec as usize,
+    )
+    .map_err(Error::Ptrace)?;
+    match (arch, index, iov.iov_len) {
+        (crate::arch::AUDIT_ARCH_AARCH64, 0, NATIVE) => regs[0] = value,
+        (crate::arch::AUDIT_ARCH_ARM, 0, COMPAT) => {
+            regs[0] = (regs[0] & !0xffff_ffff) | (value & 0xffff_ffff)
+        }
+        _ => {
+            return Err(Error::Unsupported(
+                "clone's flags of this audit arch through registers",
+            ))
+        }
+    }
+    // The changed registers, at the length the kernel gave.
+    iov.iov_base = regs.as_mut_ptr() as *mut c_void;
+    ptrace(
+        libc::PTRACE_SETREGSET as u32,
+        pid,
+        NT_PRSTATUS,
+        &iov as *const libc::iovec as usize,
+    )
+    .map_err(Error::Ptrace)?;
+    Ok(())
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 fn set_flags_register(_pid: pid_t, _arch: u32, _index: usize, _value: u64) -> Result<()> {
     Err(Error::Unsupported(
         "clone's flags on this tracer arch need PTRACE_SET_SYSCALL_INFO (Linux 6.16+)",

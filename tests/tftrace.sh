@@ -404,11 +404,11 @@ if ! helper untraced -pthread; then
 else
 	echo x >"$TMP/untraced-target"
 	# clone's flags are rewritten with PTRACE_SET_SYSCALL_INFO (Linux 6.16) or
-	# the registers (an x86_64 tracer); elsewhere tracefilter_untraced_clear
+	# the registers (an x86_64 or aarch64 tracer); elsewhere tracefilter_untraced_clear
 	# says E_UNSUPPORTED, as documented: tftrace warns once, and the children
 	# of clone (raw and glibc's thread) escape, their openat failing with ENOSYS.
 	kv=$(uname -r | sed 's/^\([0-9]*\)\.\([0-9]*\).*/\1 * 1000 + \2/')
-	if [ "$arch" = x86_64 ] || [ $(($kv)) -ge 6016 ]; then
+	if [ "$arch" = x86_64 ] || [ "$arch" = aarch64 ] || [ $(($kv)) -ge 6016 ]; then
 		escape= want_st=0 printed=4 warned=0 expect="every child's openat succeeds"
 	else
 		escape="clone thread" want_st=1 printed=2 warned=1

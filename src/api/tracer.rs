@@ -80,7 +80,7 @@ pub fn receive_report(fd: std::os::raw::c_int) -> Result<Report> {
 /// says what it did; anything else is left alone
 /// ([`UntracedOutcome::Nothing`]). Needs PTRACE_GET_SYSCALL_INFO (Linux
 /// 5.3+) and, for clone, PTRACE_SET_SYSCALL_INFO (Linux 6.16+) or an
-/// x86_64 tracer; [`Error::Unsupported`](crate::Error::Unsupported)
+/// x86_64 or aarch64 tracer; [`Error::Unsupported`](crate::Error::Unsupported)
 /// otherwise.
 pub fn untraced_clear(pid: pid_t) -> Result<UntracedOutcome> {
     crate::clone_stop::clear(pid, 0)

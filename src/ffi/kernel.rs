@@ -445,7 +445,8 @@ const _: () = assert!(
 /// before this call.
 ///
 /// clone: PTRACE_SET_SYSCALL_INFO (Linux 6.16+), else the register set
-/// (x86_64 tracers: x86_64, x32 and i386 tracees). clone3:
+/// (x86_64 tracers: x86_64, x32 and i386 tracees; aarch64 tracers: aarch64
+/// and arm tracees). clone3:
 /// process_vm_writev, else PTRACE_POKEDATA. Needs PTRACE_GET_SYSCALL_INFO
 /// (Linux 5.3+).
 ///

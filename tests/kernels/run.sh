@@ -34,7 +34,7 @@
 #     tracer on the library, over tests/c/untraced.c built for the
 #     personality): a plain clone does not stop; clone3 stops and is
 #     cleared; clone stops and is cleared where the rule says (an x86_64
-#     tracer, or Linux 6.16+), else tracefilter_untraced_clear says
+#     or aarch64 tracer, or Linux 6.16+), else tracefilter_untraced_clear says
 #     E_UNSUPPORTED and the child escapes, as documented.
 # Per arm64 and riscv64 kernel, tests/tftrace.sh itself ("tftrace.sh:ARCH"
 # lines) in the guest, with Debian's userland and strace (below).
@@ -352,9 +352,10 @@ boot() {
 		if [ -n "$guest" ]; then
 			cp "$(echo "$guest" | sed 's/guest-/kguard-/')" "$r/bin/kguard"
 			echo 'echo x > /guard-target'
-			# clone's flags: rewritten with the registers by an x86_64 tracer, else
-			# with PTRACE_SET_SYSCALL_INFO (Linux 6.16); E_UNSUPPORTED before.
-			if [ "$arch" = amd64 ]; then
+			# clone's flags: rewritten with the registers by an x86_64 or aarch64
+			# tracer, else with PTRACE_SET_SYSCALL_INFO (Linux 6.16); E_UNSUPPORTED
+			# before (riscv64: clone reads orig_a0, which no register set writes).
+			if [ "$arch" = amd64 ] || [ "$arch" = arm64 ]; then
 				echo 'clear=clone'
 			else
 				echo 'v=$(uname -r); maj=${v%%.*}; v=${v#*.}; min=${v%%[!0-9]*}'
