@@ -15,8 +15,8 @@
 //!   PTRACE_SETREGSET of NT_PRSTATUS (x0 for aarch64, r0 for arm tracees).
 //!   Other tracer arches need PTRACE_SET_SYSCALL_INFO: riscv64's syscalls
 //!   read their first argument from `orig_a0`
-//!   (arch/riscv/include/asm/syscall_wrapper.h), which no register set
-//!   before 6.16 writes.
+//!   (arch/riscv/include/asm/syscall_wrapper.h), which the general
+//!   register set (NT_PRSTATUS) does not hold.
 //! - clone3: the flags live in the tracee's `struct clone_args` (args[0]),
 //!   rewritten with process_vm_writev, else PTRACE_POKEDATA. The tracee sees
 //!   its struct changed; clone3 reads it after the stop.
@@ -274,7 +274,7 @@ fn set_flags_register(pid: pid_t, arch: u32, index: usize, value: u64) -> Result
 /// compat alike (arch/arm64/include/asm/syscall_wrapper.h), so x0, or r0 of
 /// an arm tracee, is what clone gets. The filter's recheck after the stop
 /// still sees the old flags (seccomp_data's first argument is `orig_x0`,
-/// which no register set writes), but a recheck after a trace stop lets the
+/// which the register set does not hold), but a recheck after a trace stop lets the
 /// syscall through (kernel/seccomp.c, `recheck_after_trace`).
 #[cfg(target_arch = "aarch64")]
 #[allow(clippy::unnecessary_cast)]

@@ -354,7 +354,7 @@ boot() {
 			echo 'echo x > /guard-target'
 			# clone's flags: rewritten with the registers by an x86_64 or aarch64
 			# tracer, else with PTRACE_SET_SYSCALL_INFO (Linux 6.16); E_UNSUPPORTED
-			# before (riscv64: clone reads orig_a0, which no register set writes).
+			# before (riscv64: clone reads orig_a0, not in the general register set).
 			if [ "$arch" = amd64 ] || [ "$arch" = arm64 ]; then
 				echo 'clear=clone'
 			else
