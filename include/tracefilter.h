@@ -813,11 +813,13 @@ int tracefilter_protocol_step(uint32_t mode, uint32_t order, uint32_t stop, int 
  * The tracer's half of TRACEFILTER_COMPILE_GUARD_UNTRACED: call it at
  * every seccomp stop of tracee `pid` (it is cheap on any other syscall).
  * If the tracee is entering clone with CLONE_UNTRACED in its flags, or
- * clone3 with it in its struct clone_args, the flag is cleared: the kernel
- * runs the filter again on the new flags, and the child is created traced
- * and reported through PTRACE_O_TRACECLONE/TRACEFORK/TRACEVFORK. Also works
- * at a syscall-entry stop. A tracer that prints clone's flags should do so
- * before this call.
+ * clone3 with it in its struct clone_args, the flag is cleared: the
+ * kernel's recheck after the stop lets the syscall through, and the child
+ * is created traced and reported through
+ * PTRACE_O_TRACECLONE/TRACEFORK/TRACEVFORK. Also works at a syscall-entry
+ * stop (on arm64 before Linux 6.16 the guard's seccomp stop still follows
+ * it, and a second call at one stop reports the clone again). A tracer
+ * that prints clone's flags should do so before this call.
  *
  * clone: PTRACE_SET_SYSCALL_INFO (Linux 6.16+), else the register set
  * (x86_64 tracers: x86_64, x32 and i386 tracees; aarch64 tracers: aarch64

@@ -5,9 +5,10 @@
 //! sees (PTRACE_O_TRACECLONE does not apply to it), and the child keeps the
 //! filter: with no tracer, every syscall the filter traces fails with ENOSYS.
 //! With the guard, such a clone stops at a seccomp stop, where the tracer
-//! clears the flag (`tracefilter_untraced_clear`); the kernel then runs the
-//! filter again on the changed arguments and the child is reported like any
-//! other. clone3 passes its flags in memory that BPF cannot read, so every
+//! clears the flag (`tracefilter_untraced_clear`); the kernel's recheck
+//! after that stop lets the clone through (a trace on a recheck does not
+//! stop again), the clone runs with the new flags, and the child is
+//! reported like any other. clone3 passes its flags in memory that BPF cannot read, so every
 //! clone3 stops.
 //!
 //! How it is built: the guarded syscalls are marked traced for every

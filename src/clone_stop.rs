@@ -2,9 +2,15 @@
 //! at the tracee's seccomp stop (or syscall-entry stop) on clone or clone3,
 //! clear CLONE_UNTRACED from the flags, so that the child is created traced
 //! and reported through PTRACE_O_TRACECLONE/TRACEFORK/TRACEVFORK. At a
-//! seccomp stop the kernel then runs the filter again on the changed
-//! arguments (kernel/seccomp.c, `__seccomp_filter` after the
-//! PTRACE_EVENT_SECCOMP report), which now allows the clone.
+//! seccomp stop the kernel then runs the filter again (kernel/seccomp.c,
+//! `__seccomp_filter` after the PTRACE_EVENT_SECCOMP report): on x86 it
+//! sees the new flags and allows the clone (or traces it, as the set
+//! says); on arm64 it still sees the old ones (`orig_x0`) and says trace
+//! again; and a trace on that recheck lets the syscall through. Either way
+//! clone runs with the new flags. On arm64 a syscall-entry stop is still
+//! followed by the guard's seccomp stop (the filter reads `orig_x0`), and
+//! PTRACE_GET_SYSCALL_INFO keeps reporting the old flags, so a second call
+//! at the same stop says [`Outcome::Clone`] again (writing the same value).
 //!
 //! - The syscall, its arch and arguments come from PTRACE_GET_SYSCALL_INFO
 //!   (Linux 5.3+).
@@ -274,15 +280,17 @@ fn set_flags_register(pid: pid_t, arch: u32, index: usize, value: u64) -> Result
 /// compat alike (arch/arm64/include/asm/syscall_wrapper.h), so x0, or r0 of
 /// an arm tracee, is what clone gets. The filter's recheck after the stop
 /// still sees the old flags (seccomp_data's first argument is `orig_x0`,
-/// which the register set does not hold), but a recheck after a trace stop lets the
-/// syscall through (kernel/seccomp.c, `recheck_after_trace`).
+/// which the register set does not hold), but a recheck after a trace stop
+/// lets the syscall through (kernel/seccomp.c, `recheck_after_trace`).
 #[cfg(target_arch = "aarch64")]
 #[allow(clippy::unnecessary_cast)]
-fn set_flags_register(pid: pid_t, arch: u32, index: usize, value: u64) -> Result<()> {
+fn set_flags_register(pid: pid_t, arch: u32, index: usize, _value: u64) -> Result<()> {
     const NT_PRSTATUS: usize = 1;
     // struct user_pt_regs (x0..x30, sp, pc, pstate): 34 words; an arm
     // tracee's view is 18 u32 (r0..r15, cpsr, orig_r0), r0 the low half of
-    // the first word here (little-endian).
+    // the first word here on a little-endian tracer. The flag is cleared in
+    // the register itself, whatever `orig_x0` (where the caller's value
+    // comes from) holds.
     const NATIVE: usize = 34 * 8;
     const COMPAT: usize = 18 * 4;
     let mut regs = [0u64; 34];
@@ -298,9 +306,9 @@ fn set_flags_register(pid: pid_t, arch: u32, index: usize, value: u64) -> Result
     )
     .map_err(Error::Ptrace)?;
     match (arch, index, iov.iov_len) {
-        (crate::arch::AUDIT_ARCH_AARCH64, 0, NATIVE) => regs[0] = value,
-        (crate::arch::AUDIT_ARCH_ARM, 0, COMPAT) => {
-            regs[0] = (regs[0] & !0xffff_ffff) | (value & 0xffff_ffff)
+        (crate::arch::AUDIT_ARCH_AARCH64, 0, NATIVE) => regs[0] &= !u64::from(CLONE_UNTRACED),
+        (crate::arch::AUDIT_ARCH_ARM, 0, COMPAT) if cfg!(target_endian = "little") => {
+            regs[0] &= !u64::from(CLONE_UNTRACED)
         }
         _ => {
             return Err(Error::Unsupported(
@@ -310,11 +318,12 @@ fn set_flags_register(pid: pid_t, arch: u32, index: usize, value: u64) -> Result
     }
     // The changed registers, at the length the kernel gave.
     iov.iov_base = regs.as_mut_ptr() as *mut c_void;
+    // The kernel writes iov_len back, for SET as for GET.
     ptrace(
         libc::PTRACE_SETREGSET as u32,
         pid,
         NT_PRSTATUS,
-        &iov as *const libc::iovec as usize,
+        &mut iov as *mut libc::iovec as usize,
     )
     .map_err(Error::Ptrace)?;
     Ok(())
