@@ -298,13 +298,17 @@ fn set_flags_register(pid: pid_t, arch: u32, index: usize, _value: u64) -> Resul
         iov_base: regs.as_mut_ptr() as *mut c_void,
         iov_len: NATIVE,
     };
-    ptrace(
-        libc::PTRACE_GETREGSET as u32,
-        pid,
-        NT_PRSTATUS,
-        &mut iov as *mut libc::iovec as usize,
-    )
-    .map_err(Error::Ptrace)?;
+    // GET and SET alike write iov_len back.
+    let regset = |request, iov: &mut libc::iovec| {
+        ptrace(
+            request as u32,
+            pid,
+            NT_PRSTATUS,
+            iov as *mut libc::iovec as usize,
+        )
+        .map_err(Error::Ptrace)
+    };
+    regset(libc::PTRACE_GETREGSET, &mut iov)?;
     match (arch, index, iov.iov_len) {
         (crate::arch::AUDIT_ARCH_AARCH64, 0, NATIVE) => regs[0] &= !u64::from(CLONE_UNTRACED),
         (crate::arch::AUDIT_ARCH_ARM, 0, COMPAT) if cfg!(target_endian = "little") => {
@@ -318,14 +322,7 @@ fn set_flags_register(pid: pid_t, arch: u32, index: usize, _value: u64) -> Resul
     }
     // The changed registers, at the length the kernel gave.
     iov.iov_base = regs.as_mut_ptr() as *mut c_void;
-    // The kernel writes iov_len back, for SET as for GET.
-    ptrace(
-        libc::PTRACE_SETREGSET as u32,
-        pid,
-        NT_PRSTATUS,
-        &mut iov as *mut libc::iovec as usize,
-    )
-    .map_err(Error::Ptrace)?;
+    regset(libc::PTRACE_SETREGSET, &mut iov)?;
     Ok(())
 }
 
