@@ -8,8 +8,8 @@
 //! clears the flag (`tracefilter_untraced_clear`); the kernel's recheck
 //! after that stop lets the clone through (a trace on a recheck does not
 //! stop again), the clone runs with the new flags, and the child is
-//! reported like any other. clone3 passes its flags in memory that BPF cannot read, so every
-//! clone3 stops.
+//! reported like any other. clone3 passes its flags in memory that BPF
+//! cannot read, so every clone3 stops.
 //!
 //! How it is built: the guarded syscalls are marked traced for every
 //! strategy and every figure (they are no longer run at full speed), and
