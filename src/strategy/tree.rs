@@ -150,12 +150,15 @@ impl Table {
                     // Where the bounds meet they mostly go on meeting
                     // (85-88% of the cells over three or more intervals of
                     // the x86_64 + x32 tables of %file, %desc and
-                    // %file,%network,%process have the one candidate): a run of cells with the single root `lo`
-                    // reads `c(i, lo - 1)` and one stretch of row `lo`, so
-                    // it is one loop with no candidates to compare and no
-                    // chain from cell to cell, which the compiler
-                    // vectorises. Same operations in the same order as
-                    // below, so the same costs to the last bit.
+                    // %file,%network,%process have the one candidate): a
+                    // run of cells with the single root `lo` reads
+                    // `c(i, lo - 1)` and one stretch of row `lo`, so it is
+                    // one loop with no candidates to compare and no chain
+                    // from cell to cell, which the compiler vectorises.
+                    // Same operations in the same order as below, so the
+                    // same costs to the last bit. (At d = 2 the window is
+                    // always two roots; `d > 2` keeps the `jeq` shape's
+                    // cell out of a run all the same.)
                     let mut e = d + 1;
                     while e < width && (up_row[e - 1] & !NOTCH) as usize <= lo {
                         e += 1;
