@@ -116,7 +116,9 @@ impl Table {
         let mut root = Vec::with_capacity(cells);
         root.push((n - 1) as u32);
         // Row i + 1's roots (the upper Knuth bound) and row i's: two rows,
-        // swapped, so the packed roots are only ever appended to.
+        // swapped, so the packed roots are only ever appended to. Written
+        // in place like the costs, they made %file's compile slower, not
+        // faster (112 against 94 µs, pinned, nine interleaved rounds).
         let (mut up, mut this) = (vec![0u32; n], vec![0u32; n]);
         up[0] = (n - 1) as u32;
         for i in (0..n - 1).rev() {
