@@ -10,7 +10,7 @@
 //! quadrangle inequality, so the best root is monotone
 //! (`root(i, j-1) <= root(i, j) <= root(i+1, j)`, Knuth 1971 / Yao 1980) and
 //! the whole table costs O(n^2) time and O(n^2) memory for n intervals
-//! (12 bytes a cell of the upper triangle).
+//! (10 bytes a cell of the upper triangle).
 //! One shape outside that recurrence is considered too: a single number
 //! between two runs of the same action costs one `jeq` for all three.
 //! That shape breaks the quadrangle inequality, so with it Knuth's bounds
@@ -82,9 +82,11 @@ fn is_notch(ivs: &[Interval], i: usize) -> bool {
 
 /// Best root for every `i <= j`, in the upper triangle packed row by row
 /// from the last row up; a root flagged with `NOTCH` is the `jeq` shape.
+/// Roots are 16 bits (`DP_LIMIT` intervals at most): the table is read
+/// and written once a cell, and narrower roots are less of it to move.
 struct Table {
     n: usize,
-    root: Vec<u32>,
+    root: Vec<Root>,
     /// `c(i, j)` at `at(i, j)`: the same packing as the roots.
     #[cfg(test)]
     costs: Vec<f64>,
@@ -114,13 +116,20 @@ impl Table {
         costs.push(0.0);
         row[n - 1] = 0usize.wrapping_sub(n - 1);
         let mut root = Vec::with_capacity(cells);
-        root.push((n - 1) as u32);
+        root.push((n - 1) as Root);
         // Row i + 1's roots (the upper Knuth bound) and row i's: two rows,
         // swapped, so the packed roots are only ever appended to. Written
         // in place like the costs, they made %file's compile slower, not
         // faster (112 against 94 µs, pinned, nine interleaved rounds).
-        let (mut up, mut this) = (vec![0u32; n], vec![0u32; n]);
-        up[0] = (n - 1) as u32;
+        let (mut up, mut this) = (vec![0 as Root; n], vec![0 as Root; n]);
+        up[0] = (n - 1) as Root;
+        // For both rows, where the stretch of equal roots holding each
+        // cell ends (one past it, within the row): a run of the row below
+        // is skipped whole when looking for where a run ends, instead of
+        // cell by cell. A cell outside a run is a stretch of its own, which
+        // is exact whatever the roots are: only equal roots are skipped.
+        let (mut ends_up, mut ends_this) = (vec![0 as Root; n], vec![0 as Root; n]);
+        ends_up[0] = 1;
         for i in (0..n - 1).rev() {
             let width = n - i;
             // Row i's costs are written where they stay, after the rows
@@ -131,13 +140,15 @@ impl Table {
             let (costs, cur) = costs.split_at_mut(start);
             let costs = &*costs;
             let (up_row, this_row) = (&up[..width - 1], &mut this[..width]);
+            let (up_end, this_end) = (&ends_up[..width - 1], &mut ends_this[..width]);
             let c = |r: usize, j: usize| costs[row[r].wrapping_add(j)];
             // `tail[d] - pre_i = W(i, i + d)`.
             let (pre_i, tail) = (pre[i], &pre[i + 1..=n]);
-            this_row[0] = i as u32;
+            this_row[0] = i as Root;
             // Two intervals: the only root is i + 1.
             cur[1] = (tail[1] - pre_i) + (cur[0] + c(i + 1, i + 1));
-            this_row[1] = (i + 1) as u32;
+            this_row[1] = (i + 1) as Root;
+            this_end[..2].copy_from_slice(&[1, 2]);
             // root(i, j - 1), unflagged.
             let mut prev = i + 1;
             let mut d = 2;
@@ -163,14 +174,15 @@ impl Table {
                     // cell out of a run all the same.)
                     let mut e = d + 1;
                     while e < width && (up_row[e - 1] & !NOTCH) as usize <= lo {
-                        e += 1;
+                        e = up_end[e - 1] as usize + 1;
                     }
                     let (left, right) = (cur[lo - 1 - i], row[lo].wrapping_add(i));
                     let right = &costs[right.wrapping_add(d)..right.wrapping_add(e)];
                     for ((out, t), r) in cur[d..e].iter_mut().zip(&tail[d..e]).zip(right) {
                         *out = (t - pre_i) + (left + r);
                     }
-                    this_row[d..e].fill(lo as u32);
+                    this_row[d..e].fill(lo as Root);
+                    this_end[d..e].fill(e as Root);
                     d = e;
                     continue;
                 }
@@ -190,7 +202,7 @@ impl Table {
                         (best, best_r) = (x, lo + 1 + k);
                     }
                 }
-                let (mut cost, mut flagged) = (weight + best, best_r as u32);
+                let (mut cost, mut flagged) = (weight + best, best_r as Root);
                 prev = best_r;
                 // The `jeq` shape is flagged in the root; the bounds above
                 // read the split under the flag.
@@ -200,11 +212,13 @@ impl Table {
                 }
                 cur[d] = cost;
                 this_row[d] = flagged;
+                this_end[d] = (d + 1) as Root;
                 d += 1;
             }
             row[i] = start.wrapping_sub(i);
             root.extend_from_slice(this_row);
             std::mem::swap(&mut up, &mut this);
+            std::mem::swap(&mut ends_up, &mut ends_this);
         }
         Table {
             n,
@@ -253,8 +267,14 @@ fn least_wide(left: &[f64], rows: &[usize], costs: &[f64], j: usize) -> (f64, us
     (b, a)
 }
 
+/// A root, or a position within a row, in [`Table`].
+type Root = u16;
+
 /// High bit of a root: this triple is one `jeq`.
-const NOTCH: u32 = 1 << 31;
+const NOTCH: Root = 1 << 15;
+
+// Every root and position fits under the flag.
+const _: () = assert!(DP_LIMIT < NOTCH as usize);
 
 fn emit_dp(ivs: &[Interval], t: &Table, i: usize, j: usize, g: &mut Graph) -> NodeId {
     if i == j {
@@ -325,16 +345,16 @@ mod tests {
     /// The same recurrence, Knuth's bounds and `jeq` shape as [`Table`],
     /// written plainly on a square table: the roots and the costs must be
     /// the same, ties and notches included.
-    fn plain(ivs: &[Interval], pre: &[f64]) -> (Vec<Vec<u32>>, Vec<Vec<f64>>) {
+    fn plain(ivs: &[Interval], pre: &[f64]) -> (Vec<Vec<Root>>, Vec<Vec<f64>>) {
         let n = ivs.len();
-        let (mut c, mut root) = (vec![vec![0.0f64; n]; n], vec![vec![0u32; n]; n]);
+        let (mut c, mut root) = (vec![vec![0.0f64; n]; n], vec![vec![0 as Root; n]; n]);
         for (i, row) in root.iter_mut().enumerate() {
-            row[i] = i as u32;
+            row[i] = i as Root;
         }
         for d in 1..n {
             for i in 0..n - d {
                 let j = i + d;
-                let unflag = |r: u32| (r & !NOTCH) as usize;
+                let unflag = |r: Root| (r & !NOTCH) as usize;
                 let lo = unflag(root[i][j - 1]).max(i + 1);
                 let hi = if d == 1 {
                     j
@@ -349,9 +369,9 @@ mod tests {
                     }
                 }
                 let weight = pre[j + 1] - pre[i];
-                (c[i][j], root[i][j]) = (weight + best, best_r as u32);
+                (c[i][j], root[i][j]) = (weight + best, best_r as Root);
                 if d == 2 && is_notch(ivs, i) && weight < c[i][j] {
-                    (c[i][j], root[i][j]) = (weight, best_r as u32 | NOTCH);
+                    (c[i][j], root[i][j]) = (weight, best_r as Root | NOTCH);
                 }
             }
         }
