@@ -703,20 +703,28 @@ fn merge(rects: Vec<Rect>, sym: &mut Symbols) -> Vec<Rect> {
     // Group first, then sort each group's pieces once: merging pairwise
     // would be quadratic at a return that hundreds of paths reach.
     let mut out: Vec<Rect> = Vec::with_capacity(rects.len());
-    let mut pieces: Vec<Vec<Piece>> = Vec::new();
+    // A group's pieces, gathered once a second rectangle joins it: a
+    // rectangle alone in its group keeps its set as it is.
+    let mut pieces: Vec<Option<Vec<Piece>>> = Vec::new();
     for r in rects {
         match out.iter().position(|o| {
             sym.same(o.acc, r.acc) && sym.same(o.x, r.x) && sym.same_arch(o.arch, r.arch)
         }) {
-            Some(i) => pieces[i].extend_from_slice(sym.take_nr(r.nr).pieces()),
+            Some(i) => {
+                let first = out[i].nr;
+                let p = pieces[i].get_or_insert_with(|| sym.take_nr(first).pieces().to_vec());
+                p.extend_from_slice(sym.take_nr(r.nr).pieces());
+            }
             None => {
-                pieces.push(sym.take_nr(r.nr).pieces().to_vec());
+                pieces.push(None);
                 out.push(r);
             }
         }
     }
     for (o, p) in out.iter_mut().zip(pieces) {
-        o.nr = sym.nr(Set::union(p));
+        if let Some(p) = p {
+            o.nr = sym.nr(Set::union(p));
+        }
     }
     out
 }
