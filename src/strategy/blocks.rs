@@ -22,9 +22,10 @@ pub(crate) enum Leaf<B> {
 
 /// The arch's numbers as ascending pieces `(first number, leaf)`. `test`
 /// gives the test of block `b` (numbers `32 b ..= 32 b + 31`) where the
-/// strategy wants one; only a block that an interval starts strictly
-/// inside holds a boundary. A piece is merged into the one before when
-/// both are the same return, or `same` blocks.
+/// strategy wants one, asked in ascending order of blocks; only a block
+/// that an interval starts strictly inside holds a boundary. A piece is
+/// merged into the one before when both are the same return, or `same`
+/// blocks.
 pub(crate) fn pieces<B: Copy + PartialEq>(
     ivs: &[Interval],
     test: impl FnMut(u32) -> Option<B>,

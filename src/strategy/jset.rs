@@ -91,8 +91,9 @@ fn diagram(ivs: &[Interval], lo: u32, bits: u32, g: &mut Graph) -> NodeId {
 /// made, identical tests are one. Counted bottom-up over the block's 32
 /// actions, level by level, rather than by [`diagram`]'s top-down walk: the
 /// jset floor counts every block of every arch under SPEED, and this needs
-/// no search of the intervals per sub-diagram and no allocation.
-fn diagram_tests(ivs: &[Interval], lo: u32) -> usize {
+/// no search of the intervals per sub-diagram and no allocation. Counting
+/// stops at `enough`, past which the caller's answer is the same.
+fn diagram_tests(ivs: &[Interval], lo: u32, enough: usize) -> usize {
     /// A sub-diagram: a return (`action | RET`) or a test's index.
     const RET: u64 = 1 << 32;
     let mut sub = [0u64; BLOCK as usize];
@@ -117,6 +118,7 @@ fn diagram_tests(ivs: &[Interval], lo: u32) -> usize {
                 let t = (half, upper, lower);
                 match tests[..made].iter().position(|&x| x == t) {
                     Some(k) => k as u64,
+                    None if made == enough => return made,
                     None => {
                         tests[made] = t;
                         made += 1;
@@ -152,9 +154,14 @@ fn same_pattern(ivs: &[Interval], a: u32, b: u32) -> bool {
 /// with one pattern is one leaf (the diagram reads only the low bits).
 fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf<u32>)> {
     let ivs = &a.intervals;
+    // Blocks are asked for in ascending order: the first interval of each
+    // is found by moving on from the last.
+    let mut first = 0;
     let test = |b: u32| {
         let lo = b * BLOCK;
-        let first = ivs.partition_point(|iv| iv.hi < lo);
+        while ivs[first].hi < lo {
+            first += 1;
+        }
         let inside = ivs[first..]
             .iter()
             .take_while(|iv| iv.lo <= lo + (BLOCK - 1))
@@ -165,7 +172,8 @@ fn pieces(a: &ArchDecisions) -> Vec<(u32, Leaf<u32>)> {
         // mostly such blocks (a number alone amid others), so they are not
         // counted.
         // The block's own intervals are all the diagram reads.
-        (inside > 3 && diagram_tests(&ivs[first..first + inside], lo) < inside - 1).then_some(lo)
+        (inside > 3 && diagram_tests(&ivs[first..first + inside], lo, inside - 1) < inside - 1)
+            .then_some(lo)
     };
     blocks::pieces(ivs, test, |&p, &q| same_pattern(ivs, p, q))
 }
@@ -207,7 +215,11 @@ mod tests {
                 let built = (0..g.len() as NodeId)
                     .filter(|&n| matches!(g.node(n), Node::Jump { .. }))
                     .count();
-                assert_eq!(diagram_tests(&ivs, block * BLOCK), built);
+                assert_eq!(diagram_tests(&ivs, block * BLOCK, usize::MAX), built);
+                for enough in 0..4 {
+                    let at_most = diagram_tests(&ivs, block * BLOCK, enough);
+                    assert_eq!(at_most, built.min(enough));
+                }
                 assert_eq!(
                     same_pattern(&ivs, 0, block * BLOCK),
                     (0..BLOCK).all(|o| {
