@@ -91,8 +91,9 @@ fn diagram(ivs: &[Interval], lo: u32, bits: u32, g: &mut Graph) -> NodeId {
 /// made, identical tests are one. Counted bottom-up over the block's 32
 /// actions, level by level, rather than by [`diagram`]'s top-down walk: the
 /// jset floor counts every block of every arch under SPEED, and this needs
-/// no search of the intervals per sub-diagram and no allocation. Counting
-/// stops at `enough`, past which the caller's answer is the same.
+/// no search of the intervals per sub-diagram and no allocation. Returns
+/// `min(count, enough)`: counting stops where the caller's answer can no
+/// longer change.
 fn diagram_tests(ivs: &[Interval], lo: u32, enough: usize) -> usize {
     /// A sub-diagram: a return (`action | RET`) or a test's index.
     const RET: u64 = 1 << 32;
