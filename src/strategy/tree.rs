@@ -275,7 +275,7 @@ fn least_wide(left: &[f64], rows: &[usize], costs: &[f64], j: usize) -> (f64, us
 /// cells of a row became one chain of loads and compares; a branch is
 /// predicted (mostly the first candidate, or the same lane, keeps the
 /// lead) and the next cell starts before this one is decided. Measured on
-/// the tables of %file, %desc and %file,%network,%process: 0.90-0.91 x the
+/// the tables of %file, %desc and %file,%network,%process: 0.89-0.91 x the
 /// time with selects. Without this barrier the compiler turns the `if`
 /// back into selects; with it (an empty, opaque step, nothing where the
 /// branch is not taken) it keeps the branch. That is best effort, not a
