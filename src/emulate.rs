@@ -274,6 +274,110 @@ impl<'p> Plain<'p> {
     }
 }
 
+impl Plain<'_> {
+    /// [`Plain::run_cached`]'s runs for many numbers of one arch at once,
+    /// `nrs` strictly ascending: `out[i]` is the run of `nrs[i]`. Numbers
+    /// are carried through the program together, as slices of `nrs`, and
+    /// part only where a jump parts them, so a search tree is walked once
+    /// rather than once per number (selection scores a program over every
+    /// interval: ~2000 steps one number at a time for the x86 trio of
+    /// `%file,%network,%process`, ~430 together).
+    pub fn run_sorted(&self, arch: u32, nrs: &[u32], out: &mut Vec<Run>) {
+        debug_assert!(nrs.windows(2).all(|w| w[0] < w[1]), "numbers ascending");
+        out.clear();
+        out.resize(
+            nrs.len(),
+            Run {
+                action: 0,
+                executed: 0,
+            },
+        );
+        if nrs.is_empty() {
+            return;
+        }
+        let prog = self.0;
+        // A program's numbers in flight: at `pc`, A held `a` (`None`: the
+        // number itself), `executed` instructions done, numbers `lo..hi`.
+        // Numbers wait in at most one slice each.
+        let mut stack = Vec::with_capacity(nrs.len());
+        stack.push((0usize, Some(0u32), 0u32, 0usize, nrs.len()));
+        while let Some((mut pc, mut a, mut executed, mut lo, mut hi)) = stack.pop() {
+            loop {
+                let insn = prog[pc];
+                executed += 1;
+                pc += 1;
+                let code = insn.code;
+                if code == BPF_LD | BPF_W | BPF_ABS {
+                    a = (insn.k != SECCOMP_DATA_NR).then_some(arch);
+                } else if code == BPF_RET | BPF_K {
+                    out[lo..hi].fill(Run {
+                        action: insn.k,
+                        executed,
+                    });
+                    break;
+                } else if code == BPF_JMP | BPF_JA {
+                    pc += insn.k as usize;
+                } else if let Some(a) = a {
+                    pc += if jump_taken(code, a, insn.k) {
+                        insn.jt
+                    } else {
+                        insn.jf
+                    } as usize;
+                } else {
+                    let to = |nr| {
+                        let off = if jump_taken(code, nr, insn.k) {
+                            insn.jt
+                        } else {
+                            insn.jf
+                        };
+                        pc + off as usize
+                    };
+                    // The pieces `lo..below`, `below..upto` and `upto..hi`
+                    // each take one way: `jeq`, `jgt` and `jge` with `k`
+                    // decide alike for all numbers below `k`, and alike for
+                    // all above it (numbers are distinct: at most one is `k`).
+                    // `jset` goes number by number, the first one on here.
+                    let (below, upto) = if op(code) == BPF_JSET {
+                        for (i, &nr) in (lo + 1..hi).zip(&nrs[lo + 1..hi]) {
+                            stack.push((to(nr), None, executed, i, i + 1));
+                        }
+                        hi = lo + 1;
+                        (hi, hi)
+                    } else {
+                        let below = lo + nrs[lo..hi].partition_point(|&x| x < insn.k);
+                        let upto = below + usize::from(nrs.get(below) == Some(&insn.k));
+                        (below, upto.min(hi))
+                    };
+                    // Neighbouring pieces with one target travel together;
+                    // the first group goes on here, the others wait.
+                    let (mut group, mut next) = ((to(nrs[lo]), lo), None);
+                    for cut in [below, upto] {
+                        if cut == group.1 || cut == hi {
+                            continue;
+                        }
+                        let t = to(nrs[cut]);
+                        if t != group.0 {
+                            match next {
+                                None => next = Some((group.0, group.1, cut)),
+                                Some(_) => stack.push((group.0, None, executed, group.1, cut)),
+                            }
+                            group = (t, cut);
+                        }
+                    }
+                    let last = (group.0, group.1, hi);
+                    (pc, lo, hi) = match next {
+                        None => last,
+                        Some(first) => {
+                            stack.push((last.0, None, executed, last.1, last.2));
+                            first
+                        }
+                    };
+                }
+            }
+        }
+    }
+}
+
 /// Whether `seccomp_is_const_allow` follows this instruction with only nr
 /// and arch known.
 fn cache_follows(insn: &Insn) -> bool {
@@ -511,6 +615,62 @@ mod tests {
             Insn::stmt(BPF_RET | BPF_A, 0),
         ];
         assert_eq!(check(&p), Err(CheckError::Scratch { pc: 3, k: 2 }));
+    }
+
+    /// A checked program of every instruction [`Plain`] takes, jumps to
+    /// anywhere ahead, constants near the numbers tried.
+    fn plain_program(len: usize, mut next: impl FnMut() -> u32) -> Vec<Insn> {
+        let mut p: Vec<Insn> = (0..len - 1)
+            .map(|pc| {
+                let reach = (len - 2 - pc).min(255) as u32 + 1;
+                let (jt, jf) = ((next() % reach) as u8, (next() % reach) as u8);
+                let k = next() % 40;
+                match next() % 8 {
+                    0 => ld(SECCOMP_DATA_NR),
+                    1 => ld(SECCOMP_DATA_ARCH),
+                    2 => ret(next() % 3),
+                    3 => Insn::stmt(BPF_JMP | BPF_JA, next() % reach),
+                    4 => j(BPF_JEQ, k, jt, jf),
+                    5 => j(BPF_JGT, k, jt, jf),
+                    6 => j(BPF_JSET, k, jt, jf),
+                    _ => j(BPF_JGE, k, jt, jf),
+                }
+            })
+            .collect();
+        p.push(ret(7));
+        p
+    }
+
+    #[test]
+    fn runs_of_many_numbers_are_runs_of_each() {
+        let mut x = 0x9e37_79b9u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut out = Vec::new();
+        for round in 0..3000 {
+            let len = 1 + (next() % 40) as usize;
+            let p = plain_program(len, &mut next);
+            let plain = Plain::new(&p).expect("only plain instructions");
+            // Ascending, distinct, around the constants, and the far ends.
+            let mut nrs: Vec<u32> = (0..next() % 30).map(|_| next() % 45).collect();
+            if round % 3 == 0 {
+                nrs.extend([0x4000_0000, u32::MAX]);
+            }
+            nrs.sort_unstable();
+            nrs.dedup();
+            for arch in [3, 36] {
+                plain.run_sorted(arch, &nrs, &mut out);
+                assert_eq!(out.len(), nrs.len());
+                for (&nr, r) in nrs.iter().zip(&out) {
+                    let want = plain.run_cached(arch, nr).0;
+                    assert_eq!(*r, want, "round {round} arch {arch} nr {nr}: {p:?}");
+                }
+            }
+        }
     }
 
     #[test]

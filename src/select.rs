@@ -5,7 +5,7 @@
 
 use crate::bpf::*;
 use crate::compile::Program;
-use crate::emulate::{run_cached, Plain, SeccompData};
+use crate::emulate::{run_cached, Plain, Run, SeccompData};
 use crate::error::{Error, Result};
 use crate::set::Decisions;
 #[cfg(test)]
@@ -148,17 +148,36 @@ impl Score {
     /// For programs that compare `nr` only with interval boundaries, every
     /// number of an interval takes the same path: one run per interval.
     fn by_interval(prog: &[Insn], d: &Decisions, w: &ArchWeights, opts: &Options) -> Score {
-        let run = runner(prog);
+        let plain = Plain::of_checked(prog);
         let (mut num, mut den) = (0.0f64, 0.0f64);
         let mut cacheable = opts.allowed_action == SECCOMP_RET_ALLOW;
+        let most = d.archs.iter().map(|a| a.intervals.len()).max().unwrap_or(0);
+        let (mut nrs, mut runs) = (Vec::with_capacity(most), Vec::with_capacity(most));
         for (ai, a) in d.archs.iter().enumerate() {
-            for (k, iv) in a.intervals.iter().enumerate() {
+            // The intervals that count, in order (ascending numbers).
+            let counted = |&k: &usize| w.allowed[ai][k] > 0.0 || w.native[ai][k];
+            let ks = || (0..a.intervals.len()).filter(counted);
+            let mut count = |k: usize, r: &Run, cached: bool| {
                 let wt = w.allowed[ai][k];
-                if wt > 0.0 || w.native[ai][k] {
-                    let (r, cached) = run(a.arch, iv.lo);
-                    num += wt * r.executed as f64;
-                    den += wt;
-                    cacheable &= !w.native[ai][k] || cached;
+                num += wt * r.executed as f64;
+                den += wt;
+                cacheable &= !w.native[ai][k] || cached;
+            };
+            match plain {
+                Some(p) => {
+                    nrs.clear();
+                    nrs.extend(ks().map(|k| a.intervals[k].lo));
+                    p.run_sorted(a.arch, &nrs, &mut runs);
+                    for (k, r) in ks().zip(&runs) {
+                        count(k, r, r.action == SECCOMP_RET_ALLOW);
+                    }
+                }
+                None => {
+                    for k in ks() {
+                        let data = SeccompData::new(a.arch, a.intervals[k].lo);
+                        let (r, cached) = run_cached(prog, &data);
+                        count(k, &r, cached);
+                    }
                 }
             }
         }
