@@ -40,36 +40,65 @@ impl Known {
 }
 
 /// Runs the passes until nothing changes.
-pub fn optimize(prog: Vec<Insn>) -> Vec<Insn> {
-    passes(prog, |_| Ok(())).unwrap_or_else(|never: std::convert::Infallible| match never {})
+pub fn optimize(mut prog: Vec<Insn>) -> Vec<Insn> {
+    passes(&mut prog, |_| Ok(())).unwrap_or_else(|never: std::convert::Infallible| match never {});
+    prog
+}
+
+/// A pass rewrites the program in place and says whether it changed it.
+/// In place, and in ascending order: every pass reads an instruction before
+/// it writes it and reads only later ones besides, which it has not
+/// written yet. A round that changes nothing is the common case (a search
+/// tree comes out of layout with nothing to do), so it allocates no copy of
+/// the program and compares none. (`compact`, which also shortens the
+/// program, runs last.)
+type Pass = fn(&mut [Insn], &mut Scratch) -> bool;
+
+/// Buffers the passes reuse from round to round.
+#[derive(Default)]
+struct Scratch {
+    known: Vec<Known>,
+    positions: Vec<usize>,
 }
 
 /// Runs the passes, handing every intermediate program to `after_pass`
 /// (the tests prove each one); stops at its first error.
 fn passes<E>(
-    mut prog: Vec<Insn>,
+    prog: &mut Vec<Insn>,
     mut after_pass: impl FnMut(&[Insn]) -> Result<(), E>,
-) -> Result<Vec<Insn>, E> {
+) -> Result<(), E> {
+    let mut scratch = Scratch::default();
     // Each round either shrinks the program or shortens a path, so this
     // ends; the bound is a safety net.
     for _ in 0..64 {
-        let before = prog.clone();
-        for pass in [decide, thread, merge_returns, compact] {
-            prog = pass(&prog);
-            after_pass(&prog)?;
+        let mut changed = false;
+        for pass in [decide, thread, merge_returns] as [Pass; 3] {
+            changed |= pass(prog, &mut scratch);
+            after_pass(prog)?;
         }
-        if prog == before {
+        changed |= compact(prog, &mut scratch);
+        after_pass(prog)?;
+        if !changed {
             break;
         }
     }
-    Ok(prog)
+    Ok(())
+}
+
+/// `prog[pc] = insn`, telling whether that changed it.
+fn rewrite(prog: &mut [Insn], pc: usize, insn: Insn) -> bool {
+    let changed = prog[pc] != insn;
+    prog[pc] = insn;
+    changed
 }
 
 /// Replaces conditional jumps whose outcome is fixed by the range of A.
-fn decide(prog: &[Insn]) -> Vec<Insn> {
-    let mut known = vec![Known::Unreached; prog.len()];
+fn decide(prog: &mut [Insn], scratch: &mut Scratch) -> bool {
+    let known = &mut scratch.known;
+    known.clear();
+    known.resize(prog.len(), Known::Unreached);
     known[0] = Known::Nothing;
-    let mut out = prog.to_vec();
+    let mut changed = false;
     for pc in 0..prog.len() {
         let i = prog[pc];
         let k_in = known[pc];
@@ -105,7 +134,8 @@ fn decide(prog: &[Insn]) -> Vec<Insn> {
                     (Some(_), None) | (None, Some(_)) => {
                         let to = if yes.is_some() { t } else { f };
                         flow(to, k_in);
-                        out[pc] = Insn::stmt(BPF_JMP | BPF_JA, (to - pc - 1) as u32);
+                        let ja = Insn::stmt(BPF_JMP | BPF_JA, (to - pc - 1) as u32);
+                        changed |= rewrite(prog, pc, ja);
                     }
                     (None, None) => unreachable!("a range is never empty"),
                 }
@@ -119,7 +149,7 @@ fn decide(prog: &[Insn]) -> Vec<Insn> {
             _ => flow(pc + 1, Known::Nothing),
         }
     }
-    out
+    changed
 }
 
 /// Where control really goes from `t`: through `ja` chains.
@@ -132,109 +162,110 @@ fn settle(prog: &[Insn], mut t: usize) -> usize {
 
 /// Jumps onto `ja` take the final target (in range), `ja` to `ret` becomes
 /// the `ret`.
-fn thread(prog: &[Insn]) -> Vec<Insn> {
-    let mut out = prog.to_vec();
+fn thread(prog: &mut [Insn], _: &mut Scratch) -> bool {
+    let mut changed = false;
     for pc in 0..prog.len() {
         let i = prog[pc];
         if i.is_cond() {
-            for (off, slot) in [(i.jt, 0), (i.jf, 1)] {
+            let mut to = i;
+            for (off, slot) in [(i.jt, &mut to.jt), (i.jf, &mut to.jf)] {
                 let t = settle(prog, pc + 1 + off as usize);
                 let dist = t - pc - 1;
                 if dist <= 255 {
-                    if slot == 0 {
-                        out[pc].jt = dist as u8;
-                    } else {
-                        out[pc].jf = dist as u8;
-                    }
+                    *slot = dist as u8;
                 }
             }
+            changed |= rewrite(prog, pc, to);
         } else if i.is_ja() {
             let t = settle(prog, pc);
-            out[pc] = if prog[t].is_ret() {
+            let to = if prog[t].is_ret() {
                 prog[t]
             } else {
                 Insn::stmt(BPF_JMP | BPF_JA, (t - pc - 1) as u32)
             };
+            changed |= rewrite(prog, pc, to);
         }
     }
-    out
+    changed
 }
 
 /// A jump to `ret #k` goes to the last identical `ret` within reach.
-fn merge_returns(prog: &[Insn]) -> Vec<Insn> {
-    let mut out = prog.to_vec();
+fn merge_returns(prog: &mut [Insn], scratch: &mut Scratch) -> bool {
     // For each pc, the last position >= pc holding the same return, looked
     // up by scanning: programs are at most 4096 long and returns few.
-    let rets: Vec<usize> = (0..prog.len()).filter(|&p| prog[p].is_ret()).collect();
-    let last_same = |t: usize, max: usize| -> usize {
+    let rets = &mut scratch.positions;
+    rets.clear();
+    rets.extend((0..prog.len()).filter(|&p| prog[p].is_ret()));
+    let last_same = |prog: &[Insn], t: usize, max: usize| -> usize {
         rets.iter()
             .rev()
             .copied()
             .find(|&r| r >= t && r <= max && prog[r] == prog[t])
             .unwrap_or(t)
     };
+    let mut changed = false;
     for pc in 0..prog.len() {
         let i = prog[pc];
         if !i.is_cond() {
             continue;
         }
-        for slot in 0..2 {
-            let off = if slot == 0 { i.jt } else { i.jf };
+        let mut to = i;
+        for (off, slot) in [(i.jt, &mut to.jt), (i.jf, &mut to.jf)] {
             let t = pc + 1 + off as usize;
             if prog[t].is_ret() {
-                let r = last_same(t, pc + 1 + 255);
-                let dist = (r - pc - 1) as u8;
-                if slot == 0 {
-                    out[pc].jt = dist;
-                } else {
-                    out[pc].jf = dist;
-                }
+                let r = last_same(prog, t, pc + 1 + 255);
+                *slot = (r - pc - 1) as u8;
             }
         }
+        changed |= rewrite(prog, pc, to);
     }
-    out
+    changed
 }
 
 /// Drops unreachable instructions and `ja 0`, re-encoding the offsets.
-fn compact(prog: &[Insn]) -> Vec<Insn> {
-    let mut live = vec![false; prog.len()];
-    live[0] = true;
+fn compact(prog: &mut Vec<Insn>, scratch: &mut Scratch) -> bool {
+    // new_at[p]: new index of the first kept instruction at or after p;
+    // first a mark of what is live.
+    let new_at = &mut scratch.positions;
+    new_at.clear();
+    new_at.resize(prog.len() + 1, 0);
+    new_at[0] = 1;
     for pc in 0..prog.len() {
-        if live[pc] {
+        if new_at[pc] != 0 {
             for t in prog[pc].targets(pc) {
-                live[t] = true;
+                new_at[t] = 1;
             }
         }
     }
-    let keep: Vec<bool> = (0..prog.len())
-        .map(|pc| live[pc] && !(prog[pc].is_ja() && prog[pc].k == 0))
-        .collect();
-    if keep.iter().all(|&k| k) {
-        return prog.to_vec();
+    let keep = |pc: usize, live: usize| live != 0 && !(prog[pc].is_ja() && prog[pc].k == 0);
+    if (0..prog.len()).all(|pc| keep(pc, new_at[pc])) {
+        return false;
     }
-    // new_at[p]: new index of the first kept instruction at or after p.
-    let mut new_at = vec![0usize; prog.len() + 1];
     let mut n = 0;
-    for p in 0..prog.len() {
-        new_at[p] = n;
-        if keep[p] {
-            n += 1;
-        }
+    for (pc, at) in new_at[..prog.len()].iter_mut().enumerate() {
+        let kept = keep(pc, *at);
+        *at = n;
+        n += usize::from(kept);
     }
     new_at[prog.len()] = n;
-    let mut out = Vec::with_capacity(n);
-    for pc in (0..prog.len()).filter(|&p| keep[p]) {
-        let mut i = prog[pc];
+    // Kept instructions move down, never up: each is read before its new
+    // place is written.
+    for pc in 0..prog.len() {
         let me = new_at[pc];
+        if new_at[pc + 1] == me {
+            continue;
+        }
+        let mut i = prog[pc];
         if i.is_cond() {
             i.jt = (new_at[pc + 1 + i.jt as usize] - me - 1) as u8;
             i.jf = (new_at[pc + 1 + i.jf as usize] - me - 1) as u8;
         } else if i.is_ja() {
             i.k = (new_at[pc + 1 + i.k as usize] - me - 1) as u32;
         }
-        out.push(i);
+        prog[me] = i;
     }
-    out
+    prog.truncate(n);
+    true
 }
 
 #[cfg(test)]
@@ -290,10 +321,10 @@ mod tests {
                     continue;
                 };
                 let before = assemble(&g, root).unwrap();
-                let after = passes(before.clone(), |p| crate::clone_guard::verify(p, &d))
-                    .unwrap_or_else(|e| {
-                        panic!("round {round} {s:?}: a pass broke the program: {e}")
-                    });
+                let mut after = before.clone();
+                passes(&mut after, |p| crate::clone_guard::verify(p, &d)).unwrap_or_else(|e| {
+                    panic!("round {round} {s:?}: a pass broke the program: {e}")
+                });
                 assert_eq!(after, optimize(before.clone()));
                 assert!(after.len() <= before.len());
                 for arch in [0xC000_003E, 0x4000_0003, 7] {
