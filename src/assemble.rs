@@ -47,10 +47,13 @@ pub fn assemble(g: &Graph, root: NodeId) -> Result<Vec<Insn>> {
 
 /// Non-return nodes reachable from `root`, successors first.
 fn post_order(g: &Graph, root: NodeId) -> Vec<NodeId> {
-    let mut order = Vec::new();
+    // Sized for every node at once: grown, these were most of layout's
+    // allocations.
+    let mut order = Vec::with_capacity(g.len());
     let mut seen = vec![false; g.len()];
     // (node, successors already pushed)
-    let mut stack = vec![(root, false)];
+    let mut stack = Vec::with_capacity(2 * g.len() + 1);
+    stack.push((root, false));
     while let Some((id, expanded)) = stack.pop() {
         if expanded {
             order.push(id);

@@ -31,18 +31,25 @@ pub(crate) fn pieces<B: Copy + PartialEq>(
     test: impl FnMut(u32) -> Option<B>,
     same: impl Fn(&B, &B) -> bool,
 ) -> Vec<(u32, Leaf<B>)> {
-    let mut blocks: Vec<u32> = ivs
-        .iter()
-        .filter(|iv| iv.lo % BLOCK != 0)
-        .map(|iv| iv.lo / BLOCK)
-        .collect();
+    // Lists are made at their largest size once: under SPEED the jset
+    // floor runs this for every arch of every compile.
+    let mut blocks: Vec<u32> = Vec::with_capacity(ivs.len());
+    blocks.extend(
+        ivs.iter()
+            .filter(|iv| iv.lo % BLOCK != 0)
+            .map(|iv| iv.lo / BLOCK),
+    );
     blocks.dedup();
     let mut test = test;
-    let chosen: Vec<(u64, B)> = blocks
-        .into_iter()
-        .filter_map(|b| Some((u64::from(b) * u64::from(BLOCK), test(b)?)))
-        .collect();
-    let mut out: Vec<(u32, Leaf<B>)> = Vec::new();
+    let mut chosen: Vec<(u64, B)> = Vec::with_capacity(blocks.len());
+    chosen.extend(
+        blocks
+            .into_iter()
+            .filter_map(|b| Some((u64::from(b) * u64::from(BLOCK), test(b)?))),
+    );
+    // A piece per block chosen, per interval, and per interval a block
+    // cuts in two.
+    let mut out: Vec<(u32, Leaf<B>)> = Vec::with_capacity(ivs.len() + 2 * chosen.len());
     let mut push = |lo: u64, leaf: Leaf<B>| {
         let merged = match (out.last(), &leaf) {
             (Some((_, Leaf::Block(p))), Leaf::Block(q)) => same(p, q),
