@@ -47,13 +47,8 @@ fn residues_of(lo: u32, hi: u32) -> Residues {
     if hi - lo >= 31 {
         return ALL;
     }
-    let (a, b) = (lo & 31, hi & 31);
-    let upto = |r: u32| if r == 31 { ALL } else { (1u32 << (r + 1)) - 1 };
-    if a <= b {
-        upto(b) & !(upto(a) >> 1)
-    } else {
-        upto(b) | !(upto(a) >> 1)
-    }
+    // hi - lo + 1 consecutive residues from lo's, wrapping past 31.
+    ((1u32 << (hi - lo + 1)) - 1).rotate_left(lo & 31)
 }
 
 /// The residues `r` with `r & k != 0`, for a `k` below 32.
@@ -933,6 +928,17 @@ mod tests {
         // Loads of arguments are outside the argument.
         let p = [ld(SECCOMP_DATA_ARGS), ret(T)];
         assert!(verify(&p, &d).unwrap_err().contains("cannot prove"));
+    }
+
+    #[test]
+    fn residues_of_a_range_are_its_numbers_residues() {
+        for lo in (0..100u32).chain(u32::MAX - 70..=u32::MAX - 40) {
+            for hi in lo..lo.saturating_add(40) {
+                let want = (lo..=hi).fold(0u32, |m, x| m | 1 << (x & 31));
+                assert_eq!(residues_of(lo, hi), want, "{lo}..={hi}");
+            }
+        }
+        assert_eq!(residues_of(u32::MAX - 3, u32::MAX), 0xf000_0000);
     }
 
     #[test]
