@@ -296,83 +296,81 @@ impl Plain<'_> {
             return;
         }
         let prog = self.0;
-        // A program's numbers in flight: at `pc`, A held `a` (`None`: the
-        // number itself), `executed` instructions done, numbers `lo..hi`.
-        // Numbers wait in at most one slice each.
-        let mut stack = Vec::with_capacity(nrs.len());
-        stack.push((0usize, Some(0u32), 0u32, 0usize, nrs.len()));
-        while let Some((mut pc, mut a, mut executed, mut lo, mut hi)) = stack.pop() {
-            loop {
-                let insn = prog[pc];
-                executed += 1;
-                pc += 1;
-                let code = insn.code;
-                if code == BPF_LD | BPF_W | BPF_ABS {
-                    a = (insn.k != SECCOMP_DATA_NR).then_some(arch);
-                } else if code == BPF_RET | BPF_K {
-                    out[lo..hi].fill(Run {
-                        action: insn.k,
-                        executed,
-                    });
-                    break;
-                } else if code == BPF_JMP | BPF_JA {
-                    pc += insn.k as usize;
-                } else if let Some(a) = a {
-                    pc += if jump_taken(code, a, insn.k) {
-                        insn.jt
-                    } else {
-                        insn.jf
-                    } as usize;
-                } else {
-                    let to = |nr| {
-                        let off = if jump_taken(code, nr, insn.k) {
-                            insn.jt
-                        } else {
-                            insn.jf
-                        };
-                        pc + off as usize
-                    };
-                    // The pieces `lo..below`, `below..upto` and `upto..hi`
-                    // each take one way: `jeq`, `jgt` and `jge` with `k`
-                    // decide alike for all numbers below `k`, and alike for
-                    // all above it (numbers are distinct: at most one is `k`).
-                    // `jset` goes number by number, the first one on here.
-                    let (below, upto) = if op(code) == BPF_JSET {
-                        for (i, &nr) in (lo + 1..hi).zip(&nrs[lo + 1..hi]) {
-                            stack.push((to(nr), None, executed, i, i + 1));
-                        }
-                        hi = lo + 1;
-                        (hi, hi)
-                    } else {
-                        let below = lo + nrs[lo..hi].partition_point(|&x| x < insn.k);
-                        let upto = below + usize::from(nrs.get(below) == Some(&insn.k));
-                        (below, upto.min(hi))
-                    };
-                    // Neighbouring pieces with one target travel together;
-                    // the first group goes on here, the others wait.
-                    let (mut group, mut next) = ((to(nrs[lo]), lo), None);
-                    for cut in [below, upto] {
-                        if cut == group.1 || cut == hi {
-                            continue;
-                        }
-                        let t = to(nrs[cut]);
-                        if t != group.0 {
-                            match next {
-                                None => next = Some((group.0, group.1, cut)),
-                                Some(_) => stack.push((group.0, None, executed, group.1, cut)),
-                            }
-                            group = (t, cut);
-                        }
-                    }
-                    let last = (group.0, group.1, hi);
-                    (pc, lo, hi) = match next {
-                        None => last,
-                        Some(first) => {
-                            stack.push((last.0, None, executed, last.1, last.2));
-                            first
-                        }
-                    };
+        // Slices waiting: at `pc`, with A holding the number itself,
+        // `executed` instructions done, numbers `lo..hi`. Each number
+        // waits in one slice at most.
+        let mut stack: Vec<(usize, u32, usize, usize)> = Vec::with_capacity(nrs.len());
+        // Until the first load A holds 0, whatever the number.
+        let (mut pc, mut a, mut executed, mut lo, mut hi) = (0, Some(0), 0, 0, nrs.len());
+        loop {
+            let insn = prog[pc];
+            executed += 1;
+            pc += 1;
+            let code = insn.code;
+            if code == BPF_LD | BPF_W | BPF_ABS {
+                a = (insn.k != SECCOMP_DATA_NR).then_some(arch);
+                continue;
+            }
+            if code == BPF_RET | BPF_K {
+                out[lo..hi].fill(Run {
+                    action: insn.k,
+                    executed,
+                });
+                let Some(next) = stack.pop() else {
+                    return;
+                };
+                (pc, executed, lo, hi) = next;
+                a = None;
+                continue;
+            }
+            if code == BPF_JMP | BPF_JA {
+                pc += insn.k as usize;
+                continue;
+            }
+            let to = |nr| {
+                let taken = jump_taken(code, nr, insn.k);
+                pc + if taken { insn.jt } else { insn.jf } as usize
+            };
+            if let Some(a) = a {
+                pc = to(a);
+                continue;
+            }
+            // Where the slice parts: `jge` and `jgt` decide alike on the
+            // numbers below a point and alike above it, `jeq` also alike on
+            // both sides of `k` (numbers are distinct: one at most is `k`);
+            // `jset` parts it number by number.
+            let (cut, one) = match op(code) {
+                BPF_JGE | BPF_JGT => {
+                    let taken = nrs[lo..hi].partition_point(|&x| !jump_taken(code, x, insn.k));
+                    (lo + taken, false)
                 }
+                BPF_JEQ => {
+                    let at = lo + nrs[lo..hi].partition_point(|&x| x < insn.k);
+                    (at, at < hi && nrs[at] == insn.k)
+                }
+                _ => {
+                    for (i, &nr) in (lo + 1..hi).zip(&nrs[lo + 1..hi]) {
+                        stack.push((to(nr), executed, i, i + 1));
+                    }
+                    hi = lo + 1;
+                    (hi, false)
+                }
+            };
+            // The number at `cut` alone when `one`, then what is above it;
+            // what is below goes on here.
+            let above = cut + usize::from(one);
+            if above < hi {
+                stack.push((to(nrs[above]), executed, above, hi));
+            }
+            if one {
+                stack.push((to(nrs[cut]), executed, cut, cut + 1));
+            }
+            if cut > lo {
+                hi = cut;
+                pc = to(nrs[lo]);
+            } else {
+                let (t, _, l, h) = stack.pop().expect("a slice is never empty");
+                (pc, lo, hi) = (t, l, h);
             }
         }
     }
