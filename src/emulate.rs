@@ -641,13 +641,7 @@ mod tests {
 
     #[test]
     fn runs_of_many_numbers_are_runs_of_each() {
-        let mut x = 0x9e37_79b9u32;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = crate::testing::xorshift32(0x9e37_79b9);
         let mut out = Vec::new();
         for round in 0..3000 {
             let len = 1 + (next() % 40) as usize;

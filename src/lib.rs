@@ -113,6 +113,8 @@ mod set;
 mod spec;
 mod stats;
 mod strategy;
+#[cfg(test)]
+mod testing;
 mod verify;
 mod weights;
 

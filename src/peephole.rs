@@ -283,14 +283,12 @@ mod tests {
     /// program never grows and no number executes more instructions.
     #[test]
     fn every_pass_keeps_the_program_proved_and_no_slower() {
-        let mut x = 0x2545_f491u32;
+        let mut next = crate::testing::xorshift32(0x2545_f491);
         for round in 0..40 {
             let n: u32 = 64 + round * 37;
             let bits: Vec<u8> = (0..n.div_ceil(8))
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
+                    let x = next();
                     match round % 4 {
                         0 => (x & 0x81) as u8,
                         1 => x as u8,

@@ -249,14 +249,12 @@ mod tests {
 
     #[test]
     fn cost_per_interval_is_cost_per_syscall_for_boundary_strategies() {
-        let mut x = 0x1234_5679u32;
+        let mut next = crate::testing::xorshift32(0x1234_5679);
         for round in 0..30u32 {
             let n = 100 + round * 13;
             let bits: Vec<u8> = (0..n.div_ceil(8))
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
+                    let x = next();
                     (x & (x >> 9)) as u8
                 })
                 .collect();
@@ -295,13 +293,7 @@ mod tests {
     /// Random specs over one to three arches, some with a third action for
     /// unknown numbers and some with a uniform arch.
     fn random_specs(mut f: impl FnMut(&[Personality], &Options)) {
-        let mut x = 0x9e37_79b9u32;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = crate::testing::xorshift32(0x9e37_79b9);
         for round in 0..60u32 {
             let n = 1 + next() % 300;
             let density = next() % 4;
@@ -432,7 +424,7 @@ mod tests {
             }
             best.unwrap().1
         }
-        let mut x = 0x8bad_f00du32;
+        let mut next = crate::testing::xorshift32(0x8bad_f00d);
         random_specs(|pers, opts| {
             // Uniform, and skewed weights (some zero, a few heavy).
             let skewed: Vec<Vec<f64>> = pers
@@ -440,9 +432,7 @@ mod tests {
                 .map(|p| {
                     (0..p.nsyscalls)
                         .map(|_| {
-                            x ^= x << 13;
-                            x ^= x >> 17;
-                            x ^= x << 5;
+                            let x = next();
                             [0.0, 0.5, 1.0, 1.0, 3.0, 40.0][(x % 6) as usize]
                         })
                         .collect()

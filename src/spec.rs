@@ -487,13 +487,11 @@ mod tests {
 
     #[test]
     fn runs_are_counted_exactly() {
-        let mut x = 0x2545_f491u32;
+        let mut next = crate::testing::xorshift32(0x2545_f491);
         for n in 0..200u32 {
             let bits: Vec<u8> = (0..n.div_ceil(8) + 1)
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
+                    let x = next();
                     (x >> (x % 3 * 8)) as u8
                 })
                 .collect();

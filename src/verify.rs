@@ -943,13 +943,7 @@ mod tests {
 
     #[test]
     fn nearly_sorted_pieces_sort_as_any_others() {
-        let mut x = 0x2545_f491u32;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = crate::testing::xorshift32(0x2545_f491);
         for round in 0..400 {
             let n = (next() % 300) as usize;
             let mut p: Vec<Piece> = (0..n as u32).map(|i| (i * 3, i * 3 + 1, ALL)).collect();
@@ -1000,13 +994,7 @@ mod tests {
     #[test]
     fn residue_sets_count_join_and_list_exactly() {
         // Pieces over small ranges: compare with the plain sets of members.
-        let mut x = 0x1234_5678u32;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = crate::testing::xorshift32(0x1234_5678);
         for _ in 0..300 {
             let mut pieces = Vec::new();
             let mut want = std::collections::BTreeSet::new();

@@ -168,13 +168,11 @@ mod tests {
 
     #[test]
     fn uniform_weights_counted_per_interval_are_the_sums_number_by_number() {
-        let mut x = 0x2545_f491u32;
+        let mut next = crate::testing::xorshift32(0x2545_f491);
         for round in 0..50u32 {
             let bits: Vec<u8> = (0..240)
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
+                    let x = next();
                     // Long runs and scattered numbers both.
                     if round % 2 == 0 {
                         (x & (x >> 11)) as u8

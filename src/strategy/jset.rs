@@ -186,15 +186,13 @@ mod tests {
 
     #[test]
     fn test_count_is_the_built_diagram() {
-        let mut x = 0x2545_f491u32;
+        let mut next = crate::testing::xorshift32(0x2545_f491);
         for _ in 0..500 {
             // Random runs over 0..256 with up to three actions.
             let mut ivs = Vec::new();
             let mut lo = 0u32;
             while lo < 256 {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
+                let x = next();
                 let hi = (lo + x % 9).min(255);
                 let action = x >> 20 & 3;
                 match ivs.last_mut() {

@@ -288,13 +288,11 @@ mod tests {
 
     #[test]
     fn merged_lists_hold_the_distinct_values_of_both() {
-        let mut x = 0x2545_f491u32;
+        let mut next = crate::testing::xorshift32(0x2545_f491);
         let mut list = |n: u32| {
             let mut v: Vec<u32> = (0..n)
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
+                    let x = next();
                     x % 64
                 })
                 .collect();

@@ -451,13 +451,7 @@ mod tests {
 
     #[test]
     fn wide_windows_find_the_first_least_candidate() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift64(0x2545_f491_4f6c_dd1d);
         for m in 1..40 {
             for _ in 0..50 {
                 // Few distinct values, so that candidates tie.
@@ -517,13 +511,7 @@ mod tests {
 
     #[test]
     fn knuth_table_is_the_plain_recurrence_and_optimal_without_notches() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift64(0x9e37_79b9_7f4a_7c15);
         for round in 0..400 {
             let n = 1 + (next() % 60) as usize;
             // Half the rounds with single numbers between runs of one
