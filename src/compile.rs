@@ -57,9 +57,9 @@ impl Program {
 /// one ([`Error::Strategy`] when it cannot express the set). Personalities
 /// must not overlap (same arch with overlapping numbers: [`Error::Overlap`]).
 ///
-/// Memory: besides the program, a compile keeps the buffers of its largest
-/// decision table for the next compile in the same thread, up to 320 KiB
-/// (about 210 KiB for three x86 personalities); they are freed when the
+/// Memory: besides the program, a thread keeps the buffers of the largest
+/// decision table it has built, if 320 KiB or less (about 204 KiB for
+/// three x86 personalities), for its next compiles; they are freed when the
 /// thread exits. The same holds for every `compile_*` function.
 pub fn compile(pers: &[Personality], opts: &Options) -> Result<Program> {
     compile_weighted(pers, opts, &[])

@@ -371,8 +371,8 @@ fn split_bits(
 /// its pieces in the order the search tree's leaves are laid out, which is
 /// mostly ascending (the x86 trio's largest return: 101 of 102 neighbours
 /// in order), and moving the few pieces out of place a few steps each
-/// beats a full sort. Moves are budgeted (`MOVES` a piece): past that the
-/// full sort takes over, so no order costs more than twice a sort.
+/// beats a full sort. Moves are budgeted, `MOVES` a piece, and past them
+/// the full sort takes over.
 fn sort_nearly_sorted(pieces: &mut [Piece]) {
     const MOVES: usize = 8;
     let mut budget = MOVES * pieces.len();

@@ -92,9 +92,11 @@ struct Table {
     buf: Buffers,
 }
 
-/// The table's two large buffers. A table gives them back when dropped,
-/// and the next table of the same thread takes them (up to `KEEP_CELLS`
-/// cells): repeated compiles neither allocate them, nor zero them, nor
+/// The table's two large buffers. A table of `KEEP_CELLS` cells or fewer
+/// takes the ones its thread kept when they are large enough, and the
+/// thread keeps its buffers when it is dropped; a larger table has its own
+/// and leaves the kept ones alone. So a thread keeps the buffers of its
+/// largest table within the bound, and repeated compiles neither allocate them, nor zero them, nor
 /// fault their pages in again, and the allocator no longer hands a
 /// compile's other lists memory a freed table left cold (the compiles of
 /// the project's benchmark, every set and both objectives: 0.85-0.93x).
@@ -118,19 +120,25 @@ thread_local! {
 }
 
 impl Buffers {
-    /// Buffers of `cells` cells at least, the kept ones when there are.
+    /// Buffers of `cells` cells at least: the kept ones when they are large
+    /// enough, else new ones of exactly that size.
     fn take(cells: usize) -> Buffers {
-        // While the thread exits its kept buffers may be gone: new ones.
-        let mut b = KEPT.try_with(std::cell::Cell::take).unwrap_or_default();
-        if b.costs.len() < cells {
-            b.costs.resize(cells, 0.0);
-            b.roots.resize(cells, 0);
+        if cells <= KEEP_CELLS {
+            // While the thread exits its kept buffers may be gone.
+            let kept = KEPT.try_with(std::cell::Cell::take).unwrap_or_default();
+            if kept.costs.len() >= cells {
+                return kept;
+            }
         }
-        b
+        Buffers {
+            costs: vec![0.0; cells],
+            roots: vec![0; cells],
+        }
     }
 
     fn keep(self) {
-        if self.costs.len() <= KEEP_CELLS {
+        // Capacity, not length: what the thread really holds.
+        if self.costs.capacity() <= KEEP_CELLS && self.roots.capacity() <= KEEP_CELLS {
             // Nowhere to keep them while the thread exits: dropped.
             let _ = KEPT.try_with(|k| k.set(self));
         }
@@ -150,7 +158,7 @@ impl Table {
     }
 
     /// Rows are filled bottom-up: row `i` reads only rows below it and its
-    /// own left part, so roots and costs are appended row by row and the
+    /// own left part, so roots and costs are written row by row and the
     /// current row's costs are one contiguous run. Costs are stored row by
     /// row too: a cell's single candidate root (the common case, where
     /// Knuth's bounds meet) moves slowly along a row, so consecutive cells
@@ -489,10 +497,11 @@ mod tests {
                 .collect();
             Table::new(&ivs, &prefix(&vec![1.0; n as usize]))
         };
+        // What the thread holds: the capacities of its kept buffers.
         let kept = || {
             KEPT.with(|k| {
                 let b = k.take();
-                let cells = (b.costs.len(), b.roots.len());
+                let cells = (b.costs.capacity(), b.roots.capacity());
                 k.set(b);
                 cells
             })
@@ -503,10 +512,13 @@ mod tests {
         // A smaller table takes them and gives them back as they were.
         drop(table(10));
         assert_eq!(kept(), (20_100, 20_100));
-        // One past the bound is not kept, and what was kept went to it.
+        // A larger one within the bound has its own, of its size, kept.
+        drop(table(210));
+        assert_eq!(kept(), (22_155, 22_155));
+        // One past the bound has its own too, and the kept ones stay.
         const _: () = assert!(300 * 301 / 2 > KEEP_CELLS);
         drop(table(300));
-        assert_eq!(kept(), (0, 0));
+        assert_eq!(kept(), (22_155, 22_155));
     }
 
     #[test]
