@@ -138,11 +138,14 @@ pub fn check(prog: &[Insn]) -> Result<(), CheckError> {
     if len == 0 || len > BPF_MAXINSNS {
         return Err(CheckError::Length(len));
     }
+    // Only a load from scratch memory can fail `check_scratch`.
+    let mut loads_scratch = false;
     for (pc, insn) in prog.iter().enumerate() {
         let (code, k) = (insn.code, insn.k);
         if !seccomp_accepts(code) {
             return Err(CheckError::Opcode { pc, code });
         }
+        loads_scratch |= code == BPF_LD | BPF_MEM || code == BPF_LDX | BPF_MEM;
         let after = len - pc - 1;
         match code {
             c if c == BPF_LD | BPF_W | BPF_ABS && (k >= SECCOMP_DATA_SIZE || k & 3 != 0) => {
@@ -174,7 +177,10 @@ pub fn check(prog: &[Insn]) -> Result<(), CheckError> {
     if class(prog[len - 1].code) != BPF_RET {
         return Err(CheckError::NoReturn);
     }
-    check_scratch(prog)
+    if loads_scratch {
+        check_scratch(prog)?;
+    }
+    Ok(())
 }
 
 /// `check_load_and_stores`: on every path, a scratch word is stored before it

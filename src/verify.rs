@@ -756,42 +756,41 @@ fn merge(rects: Vec<Rect>, sym: &mut Symbols) -> Vec<Rect> {
         return rects;
     }
     // Group first, then sort each group's pieces once: merging pairwise
-    // would be quadratic at a return that hundreds of paths reach. Groups
-    // are counted before they are gathered, so that each list is made at
-    // its size once (grown, they were a fifth of the proof's allocations).
+    // would be quadratic at a return that hundreds of paths reach. A
+    // group's pieces are counted before they are gathered, so that its
+    // list is made at its size once (grown, they were a fifth of the
+    // proof's allocations).
     let mut out: Vec<Rect> = Vec::with_capacity(rects.len());
-    // Each rectangle's group; each group's members and pieces.
-    let mut group = Vec::with_capacity(rects.len());
-    let mut size: Vec<(usize, usize)> = Vec::new();
-    for r in &rects {
-        let g = match out.iter().position(|o| {
-            sym.same(o.acc, r.acc) && sym.same(o.x, r.x) && sym.same_arch(o.arch, r.arch)
-        }) {
-            Some(g) => g,
-            None => {
-                out.push(r.clone());
-                size.push((0, 0));
-                out.len() - 1
-            }
-        };
-        size[g].0 += 1;
-        size[g].1 += sym.nrs[r.nr as usize].len();
-        group.push(g);
-    }
-    // A rectangle alone in its group keeps its set as it is.
-    let mut pieces: Vec<Vec<Piece>> = size
+    let group: Vec<usize> = rects
         .iter()
-        .map(|&(members, n)| Vec::with_capacity(if members > 1 { n } else { 0 }))
+        .map(|r| {
+            let same = |o: &Rect| {
+                sym.same(o.acc, r.acc) && sym.same(o.x, r.x) && sym.same_arch(o.arch, r.arch)
+            };
+            out.iter().position(same).unwrap_or_else(|| {
+                out.push(r.clone());
+                out.len() - 1
+            })
+        })
         .collect();
-    for (r, &g) in rects.iter().zip(&group) {
-        if size[g].0 > 1 {
-            pieces[g].extend_from_slice(sym.take_nr(r.nr).pieces());
+    for (g, o) in out.iter_mut().enumerate() {
+        let members = || {
+            rects
+                .iter()
+                .zip(&group)
+                .filter(|&(_, &h)| h == g)
+                .map(|(r, _)| r)
+        };
+        // A rectangle alone in its group keeps its set as it is.
+        if members().nth(1).is_none() {
+            continue;
         }
-    }
-    for ((o, p), &(members, _)) in out.iter_mut().zip(pieces).zip(&size) {
-        if members > 1 {
-            o.nr = sym.nr(Set::union(p));
+        let size = members().map(|r| sym.nrs[r.nr as usize].len()).sum();
+        let mut pieces = Vec::with_capacity(size);
+        for r in members() {
+            pieces.extend_from_slice(sym.take_nr(r.nr).pieces());
         }
+        o.nr = sym.nr(Set::union(pieces));
     }
     out
 }
