@@ -126,6 +126,7 @@ impl Buffers {
         if cells <= KEEP_CELLS {
             // While the thread exits its kept buffers may be gone.
             let kept = KEPT.try_with(std::cell::Cell::take).unwrap_or_default();
+            debug_assert_eq!(kept.costs.len(), kept.roots.len());
             if kept.costs.len() >= cells {
                 return kept;
             }
