@@ -151,18 +151,13 @@ impl Set {
     /// Appends a piece above every piece held, dropping it if empty and
     /// joining it to the last one when they touch with the same residues.
     fn push(&mut self, lo: u32, hi: u32, res: Residues) {
-        let res = res & residues_of(lo, hi);
-        if res == 0 {
-            return;
-        }
         let last = match &mut self.0 {
             Pieces::Few(0, _) => None,
             Pieces::Few(n, p) => Some(&mut p[*n as usize - 1]),
             Pieces::Many(v) => v.last_mut(),
         };
-        match last {
-            Some(last) if last.1.checked_add(1) == Some(lo) && last.2 == res => last.1 = hi,
-            _ => self.append((lo, hi, res)),
+        if let Some(piece) = after(last, lo, hi, res) {
+            self.append(piece);
         }
     }
 
@@ -272,16 +267,10 @@ impl Set {
             let mut n = 0usize;
             for k in 0..pieces.len() {
                 let (lo, hi, res) = pieces[k];
-                let res = res & residues_of(lo, hi);
-                if res == 0 {
-                    continue;
-                }
-                match n.checked_sub(1).map(|last| &mut pieces[last]) {
-                    Some(last) if last.1.checked_add(1) == Some(lo) && last.2 == res => last.1 = hi,
-                    _ => {
-                        pieces[n] = (lo, hi, res);
-                        n += 1;
-                    }
+                let last = n.checked_sub(1).map(|last| &mut pieces[last]);
+                if let Some(piece) = after(last, lo, hi, res) {
+                    pieces[n] = piece;
+                    n += 1;
                 }
             }
             pieces.truncate(n);
@@ -365,6 +354,25 @@ fn split_bits(
         x += size;
     }
     Ok(())
+}
+
+/// The numbers of `lo..=hi` with a residue in `res`, put after `last` (a
+/// piece below them) the way a set holds them: `None` when they are none,
+/// or when they join `last`, which is then extended; else the new piece,
+/// its residues those the range has.
+#[inline]
+fn after(last: Option<&mut Piece>, lo: u32, hi: u32, res: Residues) -> Option<Piece> {
+    let res = res & residues_of(lo, hi);
+    if res == 0 {
+        return None;
+    }
+    match last {
+        Some(last) if last.1.checked_add(1) == Some(lo) && last.2 == res => {
+            last.1 = hi;
+            None
+        }
+        _ => Some((lo, hi, res)),
+    }
 }
 
 /// Sorts `pieces`, fast when they are nearly in order: a return collects
